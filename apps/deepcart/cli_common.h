@@ -1,0 +1,39 @@
+// Flags every command shares (--threads, --seed, --json, --quiet) and small helpers for the
+// command files. The commands stay thin: parse, call a library, print.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "deepcart/core/trainer.h"
+
+namespace deepcart::cli {
+
+struct Common {
+  int threads = 0;
+  uint64_t seed = 42;
+  bool json = false;
+  bool quiet = false;
+};
+
+void add_common(CLI::App* app, Common& common);
+// Sets threads, BLAS threads and the seed; call first in every command callback.
+void init_context(const Common& common);
+// Training flags shared by every `train` command.
+void add_train_flags(CLI::App* app, TrainOptions& options);
+
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag);
+std::vector<std::string> parse_name_list(const std::string& text);
+void print_json(const nlohmann::json& value);
+std::string shared_data_dir();
+
+void register_doctor(CLI::App& app);
+void register_rec(CLI::App& app);
+void register_datagen(CLI::App& app);
+void register_demo(CLI::App& app);
+
+}  // namespace deepcart::cli

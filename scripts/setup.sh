@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package deepcart needs to build, test and benchmark.
+# Idempotent and non-interactive; fast (no apt-get at all) when everything is present.
+set -euo pipefail
+
+packages=(
+  # build
+  cmake g++ make ninja-build pkg-config git
+  # engine: LibTorch C++ API, fast BLAS, c10d Gloo headers
+  libtorch-dev libopenblas0-pthread libgloo-dev
+  # CLI, JSON, logging
+  libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  # checksums (SHA-256), compression (IDX .gz files)
+  libssl-dev zlib1g-dev
+  # tests
+  libgtest-dev libgmock-dev
+  # real product images
+  dataset-fashion-mnist
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all ${#packages[@]} packages present"
+fi

@@ -1,0 +1,37 @@
+// Process-wide run settings: thread counts (LibTorch and OpenBLAS) and the seed.
+// LibTorch 1.13 from Debian starts with one thread and OpenBLAS with one per core; both are set
+// here, once, before any work, so that nothing oversubscribes the cores.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace deepcart {
+
+struct ContextOptions {
+  int threads = 0;        // 0 = every core
+  int blas_threads = -1;  // -1 = 1 when threads > 1 (see README: measured), else threads
+  uint64_t seed = 42;
+};
+
+struct BlasInfo {
+  std::string library;  // real path of the libblas.so.3 loaded in this process
+  std::string config;   // openblas_get_config(), or empty
+  int threads = -1;     // openblas_get_num_threads(), or -1 when not OpenBLAS
+  bool is_reference = false;
+  bool is_openblas = false;
+};
+
+// Applies options: at::set_num_threads, the OpenBLAS pool size, torch::manual_seed.
+// Returns the thread count in force.
+int context_init(const ContextOptions& options);
+
+int context_threads();
+int context_cores();
+uint64_t context_seed();
+
+// Sets the OpenBLAS pool size when OpenBLAS is the BLAS in use; returns false otherwise.
+bool blas_set_threads(int n);
+BlasInfo blas_info();
+
+}  // namespace deepcart

@@ -1,0 +1,47 @@
+#include "deepcart/core/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "deepcart/core/error.h"
+
+namespace deepcart {
+
+double auc(const std::vector<float>& scores, const std::vector<float>& labels) {
+  if (scores.size() != labels.size()) throw Error("auc: scores and labels differ in length");
+  std::vector<size_t> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] < scores[b]; });
+  // Mann-Whitney U with average ranks for ties.
+  double positive_rank_sum = 0.0, positives = 0.0;
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j < order.size() && scores[order[j]] == scores[order[i]]) ++j;
+    const double mean_rank = 0.5 * static_cast<double>(i + 1 + j);  // ranks i+1 .. j
+    for (size_t k = i; k < j; ++k) {
+      if (labels[order[k]] > 0.5f) {
+        positive_rank_sum += mean_rank;
+        positives += 1.0;
+      }
+    }
+    i = j;
+  }
+  const double negatives = static_cast<double>(scores.size()) - positives;
+  if (positives == 0 || negatives == 0) throw Error("auc: needs both positive and negative labels");
+  return (positive_rank_sum - positives * (positives + 1) / 2) / (positives * negatives);
+}
+
+double log_loss(const std::vector<float>& probabilities, const std::vector<float>& labels) {
+  if (probabilities.size() != labels.size() || probabilities.empty()) {
+    throw Error("log_loss: expected equal, non-empty probabilities and labels");
+  }
+  double sum = 0.0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const double p = std::clamp(static_cast<double>(probabilities[i]), 1e-7, 1 - 1e-7);
+    sum -= labels[i] > 0.5f ? std::log(p) : std::log(1 - p);
+  }
+  return sum / static_cast<double>(labels.size());
+}
+
+}  // namespace deepcart

@@ -1,0 +1,85 @@
+// The one training loop. A model family supplies a TrainTask (loss on a batch of example
+// indices, validation metrics); the Trainer owns epochs, shuffling, the optimiser and its LR
+// schedule, clipping, early stopping with best-weight restore, progress, the metrics log,
+// checkpoints, --resume and SIGINT/SIGTERM handling.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include "deepcart/core/model_file.h"
+
+namespace torch::nn {
+class Module;
+}
+
+namespace deepcart {
+
+struct TrainOptions {
+  int epochs = 10;
+  int64_t batch_size = 256;
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  std::string optimizer = "adam";  // adam | adamw | sgd
+  double momentum = 0.9;           // sgd only
+  std::string schedule = "constant";  // constant | step | cosine
+  int64_t warmup_steps = 0;           // linear warm-up before the schedule
+  int step_epochs = 1;                // step: multiply by gamma every step_epochs epochs
+  double gamma = 0.5;
+  double clip_norm = 0.0;  // 0 = no gradient clipping
+  std::string monitor;     // validation metric for early stopping and best weights
+  bool maximize = true;
+  int patience = 0;  // epochs without improvement before stopping; 0 = never stop early
+  std::string metrics_log;      // JSONL, one line per epoch; empty = none
+  std::string checkpoint_path;  // empty = no checkpoints
+  double checkpoint_minutes = 10.0;
+  std::string resume;  // checkpoint to continue from
+  uint64_t seed = 42;
+  bool quiet = false;
+};
+
+// What a model family gives the Trainer.
+class TrainTask {
+ public:
+  virtual ~TrainTask() = default;
+  virtual torch::nn::Module& module() = 0;
+  virtual int64_t train_size() const = 0;
+  // Mean loss over the training examples `indices` (B) int64. `rng` is seeded from
+  // (seed, epoch, step), so sampling inside a batch is reproducible and resumable.
+  virtual at::Tensor loss(const at::Tensor& indices, std::mt19937_64& rng) = 0;
+  // Validation metrics, run under NoGradGuard with the module in eval mode.
+  virtual std::map<std::string, double> validate() { return {}; }
+};
+
+struct TrainResult {
+  int epochs_run = 0;
+  int best_epoch = 0;  // 1-based; 0 when nothing was monitored
+  std::map<std::string, double> best_metrics;
+  std::vector<nlohmann::json> history;
+  bool stopped_early = false;
+  double seconds = 0.0;
+  double examples_per_second = 0.0;
+};
+
+class Trainer {
+ public:
+  explicit Trainer(TrainOptions options) : options_(std::move(options)) {}
+
+  // Trains task.module() in place. `base` carries the task/arch/hparams/meta that checkpoints
+  // must hold so that a checkpoint is itself a loadable model.
+  TrainResult fit(TrainTask& task, const ModelFile& base);
+
+  // Learning rate at a global step (exposed for tests).
+  double lr_at(int64_t step, int64_t steps_per_epoch) const;
+
+ private:
+  TrainOptions options_;
+};
+
+}  // namespace deepcart

@@ -1,0 +1,216 @@
+#include "deepcart/rec/mlp_task.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "deepcart/core/error.h"
+#include "deepcart/core/metrics.h"
+#include "deepcart/rec/ranking.h"
+#include "deepcart/rec/recommender.h"
+
+namespace deepcart::rec {
+namespace {
+
+// Mean of each feature per item over the training rows, standardised across items.
+at::Tensor item_features(const Interactions& log, const std::vector<int64_t>& rows,
+                         std::vector<double>* means, std::vector<double>* stds) {
+  const int64_t n_items = log.items.size(), n_features = log.features.size();
+  at::Tensor out = torch::zeros({n_items, n_features});
+  auto a = out.accessor<float, 2>();
+  for (int64_t f = 0; f < n_features; ++f) {
+    std::vector<double> sum(n_items, 0.0), count(n_items, 0.0);
+    for (int64_t r : rows) {
+      sum[log.item[r]] += log.features[f][r];
+      count[log.item[r]] += 1;
+    }
+    double mean = 0, sq = 0, seen = 0;
+    for (int64_t i = 0; i < n_items; ++i) {
+      if (count[i] == 0) continue;
+      sum[i] /= count[i];
+      mean += sum[i];
+      sq += sum[i] * sum[i];
+      seen += 1;
+    }
+    mean = seen ? mean / seen : 0.0;
+    const double var = seen ? sq / seen - mean * mean : 0.0;
+    const double std = var > 1e-12 ? std::sqrt(var) : 1.0;
+    for (int64_t i = 0; i < n_items; ++i) a[i][f] = count[i] ? (sum[i] - mean) / std : 0.0f;
+    means->push_back(mean);
+    stds->push_back(std);
+  }
+  return out;
+}
+
+class MlpTask : public TrainTask {
+ public:
+  MlpTask(Mlp model, const Interactions& log, const LooSplit& split, int negatives,
+          std::vector<int> ks, uint64_t seed)
+      : model_(std::move(model)), negatives_(negatives), ks_(std::move(ks)) {
+    train_items_ = items_by_user(log, split.train_rows, false);
+    // One example per (user, item) pair in the training rows: 1 if it was ever purchased.
+    std::unordered_map<int64_t, size_t> pair_index;
+    const int64_t n_items = log.items.size();
+    for (int64_t r : split.train_rows) {
+      const int64_t key = log.user[r] * n_items + log.item[r];
+      auto [it, inserted] = pair_index.emplace(key, users_.size());
+      if (inserted) {
+        users_.push_back(log.user[r]);
+        items_.push_back(log.item[r]);
+        labels_.push_back(0.0f);
+      }
+      if (log.positive[r]) labels_[it->second] = 1.0f;
+    }
+    for (size_t u = 0; u < split.val_item.size(); ++u) {
+      if (split.val_item[u] >= 0) {
+        val_.users.push_back(static_cast<int64_t>(u));
+        val_.targets.push_back(split.val_item[u]);
+      }
+    }
+    val_.exclude = &train_items_;
+    val_.ks = ks_;
+    std::mt19937_64 rng(seed ^ 0x7a1);
+    auto all_items = items_by_user(log, {}, false);
+    for (size_t v = 0; v < val_.users.size(); ++v) {
+      val_pair_users_.push_back(val_.users[v]);
+      val_pair_items_.push_back(val_.targets[v]);
+      val_pair_labels_.push_back(1.0f);
+      for (int k = 0; k < std::max(1, negatives_); ++k) {
+        val_pair_users_.push_back(val_.users[v]);
+        val_pair_items_.push_back(sample_unseen(all_items[val_.users[v]], n_items, rng));
+        val_pair_labels_.push_back(0.0f);
+      }
+    }
+  }
+
+  torch::nn::Module& module() override { return *model_; }
+  int64_t train_size() const override { return static_cast<int64_t>(users_.size()); }
+
+  at::Tensor loss(const at::Tensor& indices, std::mt19937_64& rng) override {
+    std::vector<int64_t> users, items;
+    std::vector<float> labels;
+    auto idx = indices.accessor<int64_t, 1>();
+    const int64_t n_items = model_->options().items;
+    for (int64_t b = 0; b < idx.size(0); ++b) {
+      const int64_t e = idx[b];
+      users.push_back(users_[e]);
+      items.push_back(items_[e]);
+      labels.push_back(labels_[e]);
+      if (labels_[e] == 0.0f) continue;
+      for (int k = 0; k < negatives_; ++k) {
+        users.push_back(users_[e]);
+        items.push_back(sample_unseen(train_items_[users_[e]], n_items, rng));
+        labels.push_back(0.0f);
+      }
+    }
+    at::Tensor logits = model_->forward(torch::tensor(users, torch::kLong),
+                                        torch::tensor(items, torch::kLong));  // (B')
+    return torch::binary_cross_entropy_with_logits(logits, torch::tensor(labels));
+  }
+
+  std::map<std::string, double> validate() override {
+    if (val_.users.empty()) return {};
+    auto metrics = rank_full([&](const at::Tensor& u) { return model_->score_all(u); },
+                             model_->options().items, val_, 256);
+    at::Tensor p = torch::sigmoid(model_->forward(torch::tensor(val_pair_users_, torch::kLong),
+                                                  torch::tensor(val_pair_items_, torch::kLong)));
+    std::vector<float> probs(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
+    metrics["auc"] = auc(probs, val_pair_labels_);
+    metrics.erase("users");
+    return metrics;
+  }
+
+  int64_t positives() const { return std::count(labels_.begin(), labels_.end(), 1.0f); }
+
+ private:
+  Mlp model_;
+  int negatives_;
+  std::vector<int> ks_;
+  std::vector<int64_t> users_, items_;
+  std::vector<float> labels_;
+  std::vector<std::vector<int64_t>> train_items_;
+  RankingTask val_;
+  std::vector<int64_t> val_pair_users_, val_pair_items_;
+  std::vector<float> val_pair_labels_;
+};
+
+at::Tensor csr_offsets(const std::vector<std::vector<int64_t>>& lists, at::Tensor* values) {
+  std::vector<int64_t> offsets{0}, flat;
+  for (const auto& l : lists) {
+    flat.insert(flat.end(), l.begin(), l.end());
+    offsets.push_back(static_cast<int64_t>(flat.size()));
+  }
+  *values = torch::tensor(flat, torch::kLong);
+  return torch::tensor(offsets, torch::kLong);
+}
+
+}  // namespace
+
+MlpTrainOutput mlp_train(const std::string& data_path, MlpTrainConfig config) {
+  MlpTrainOutput out;
+  Interactions log = interactions_read(data_path, config.columns, config.table);
+  out.read_report = log.report;
+  LooSplit split = split_leave_one_out(log);
+
+  MlpOptions options = config.model;
+  options.users = log.users.size();
+  options.items = log.items.size();
+  options.features = static_cast<int64_t>(log.features.size());
+  torch::manual_seed(config.train.seed);
+  Mlp model(options);
+  std::vector<double> means, stds;
+  model->set_item_features(item_features(log, split.train_rows, &means, &stds));
+
+  ModelFile& file = out.model;
+  file.task = "rec";
+  file.arch = "mlp";
+  file.hparams = options.to_json();
+  file.hparams["negatives"] = config.negatives;
+  const auto& c = config.columns;
+  file.meta = {{"users", log.users.to_json()},
+               {"items", log.items.to_json()},
+               {"columns",
+                {{"user", c.user}, {"item", c.item}, {"event", c.event}, {"time", c.time},
+                 {"positive_event", c.positive_event}, {"features", c.features}}},
+               {"fill_missing", config.table.fill_missing ? nlohmann::json(*config.table.fill_missing)
+                                                          : nlohmann::json(nullptr)},
+               {"feature_mean", means},
+               {"feature_std", stds},
+               {"split", "leave-one-out (last purchase test, previous validation)"},
+               {"seed", config.train.seed},
+               {"source", data_path}};
+
+  MlpTask task(model, log, split, config.negatives, config.ks, config.train.seed);
+  if (task.positives() == 0) throw Error(data_path + ": no purchases left for training");
+  Trainer trainer(config.train);
+  out.result = trainer.fit(task, file);
+
+  file.add_module("model/", *model);
+  at::Tensor bought_items;
+  file.tensors.emplace_back("bought/offsets", csr_offsets(items_by_user(log, {}, true), &bought_items));
+  file.tensors.emplace_back("bought/items", bought_items);
+  at::Tensor pop = torch::zeros({options.items}, torch::kFloat);
+  {
+    auto p = pop.accessor<float, 1>();
+    for (int64_t r : split.train_rows) {
+      if (log.positive[r]) p[log.item[r]] += 1;
+    }
+  }
+  file.tensors.emplace_back("pop/counts", pop);
+
+  Recommender rec(file);
+  out.test = rec_evaluate(rec, log, split, config.ks, config.negatives, config.train.seed);
+  nlohmann::json history = out.result.history;
+  file.metrics = {{"validation", out.result.best_metrics},
+                  {"test", out.test},
+                  {"best_epoch", out.result.best_epoch},
+                  {"epochs_run", out.result.epochs_run},
+                  {"train_seconds", out.result.seconds},
+                  {"examples_per_second", out.result.examples_per_second},
+                  {"history", history}};
+  return out;
+}
+
+}  // namespace deepcart::rec

@@ -1,0 +1,135 @@
+// End-to-end checks of the deepcart program: exit codes, one-line errors, JSON output and the
+// SIGTERM path through a real process.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(DEEPCART_BINARY) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/cli_" + std::to_string(::getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(CliTest, DoctorReportsThreadsAndBlas) {
+  Result r = run("doctor --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("threads"), j.at("cores"));
+  EXPECT_EQ(j.at("blas").at("openblas"), true);
+  EXPECT_EQ(j.at("blas").at("reference"), false);
+  EXPECT_EQ(j.at("blas").at("threads"), j.at("cores").get<int>() > 1 ? 1 : j.at("cores").get<int>());
+  EXPECT_EQ(j.at("libtorch").get<std::string>().substr(0, 4), "1.13");
+  Result text = run("doctor --threads 1");
+  EXPECT_NE(text.out.find("threads       1 LibTorch intra-op"), std::string::npos) << text.out;
+}
+
+TEST_F(CliTest, BadCsvGivesOneLineErrorWithLocation) {
+  std::ofstream(dir_ + "/bad.csv") << "user_id,item_id,event,timestamp\nu1,i1,purchase,5\nu2,i2,purchase\n";
+  Result r = run("rec train --data " + dir_ + "/bad.csv --out " + dir_ + "/m.dcm --quiet");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "deepcart: error: " + dir_ + "/bad.csv:3: expected 4 fields (as in the header), found 3\n");
+}
+
+TEST_F(CliTest, MissingModelFileIsOneLineError) {
+  Result r = run("rec recommend --model " + dir_ + "/none.dcm --user u1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out, "deepcart: error: " + dir_ + "/none.dcm: cannot open model file: No such file or directory\n");
+}
+
+TEST_F(CliTest, HelpTellsDefaults) {
+  Result r = run("rec train --help");
+  EXPECT_EQ(r.code, 0);
+  for (const char* flag : {"--epochs", "--batch-size", "--lr", "--layers", "--fill-missing",
+                           "--on-bad-row", "--resume", "--checkpoint", "--threads", "--seed"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_NE(r.out.find("64,32"), std::string::npos);
+}
+
+TEST_F(CliTest, TrainEvalRecommendAndSigterm) {
+  ASSERT_EQ(run("datagen --out " + dir_ + "/shop --users 300 --items 120 --quiet").code, 0);
+  const std::string data = dir_ + "/shop/events.csv", model = dir_ + "/m.dcm";
+  const std::string flags = " --features price,dwell_seconds --fill-missing 0 --quiet";
+  Result train = run("rec train --data " + data + " --out " + model + " --epochs 2 --json" + flags);
+  ASSERT_EQ(train.code, 0) << train.out;
+  auto t = nlohmann::json::parse(train.out);
+  EXPECT_GT(t.at("metrics").at("test").at("auc").get<double>(), 0.5);
+
+  Result eval = run("rec eval --model " + model + " --json --k 5,10");
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  auto e = nlohmann::json::parse(eval.out);
+  EXPECT_EQ(e.at("metrics").at("hr@10"), t.at("metrics").at("test").at("hr@10"));
+  EXPECT_TRUE(e.at("metrics").contains("ndcg@5"));
+
+  Result rec = run("rec recommend --model " + model + " --user u00001 --k 3 --json");
+  ASSERT_EQ(rec.code, 0) << rec.out;
+  EXPECT_EQ(nlohmann::json::parse(rec.out).at("items").size(), 3u);
+
+  // SIGTERM mid-training: checkpoint written, message printed, non-zero exit.
+  const std::string log = dir_ + "/train.log", ck = dir_ + "/long.ckpt";
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen(log.c_str(), "w", stderr);
+    execl(DEEPCART_BINARY, DEEPCART_BINARY, "rec", "train", "--data", data.c_str(), "--out",
+          (dir_ + "/long.dcm").c_str(), "--epochs", "100000", "--patience", "0", "--checkpoint",
+          ck.c_str(), "--batch-size", "16", "--features", "price,dwell_seconds", "--fill-missing", "0",
+          (char*)nullptr);
+    _exit(127);
+  }
+  // Wait until training has started (first epoch line or progress), then stop it.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("checkpoint written to " + ck), std::string::npos) << text;
+  EXPECT_TRUE(fs::exists(ck));
+  Result resumed = run("rec train --data " + data + " --out " + dir_ + "/long.dcm --epochs 1 --resume " +
+                    ck + flags);
+  EXPECT_EQ(resumed.code, 0) << resumed.out;
+  Result mismatch = run("rec train --data " + data + " --out " + dir_ + "/long.dcm --epochs 1 --dim 8 --resume " +
+                        ck + flags);
+  EXPECT_EQ(mismatch.code, 2);
+  EXPECT_NE(mismatch.out.find("long.ckpt: checkpoint hyper-parameters differ from this run's: dim"),
+            std::string::npos)
+      << mismatch.out;
+}
+
+}  // namespace

@@ -1,0 +1,152 @@
+#include "deepcart/rec/recommender.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "deepcart/core/error.h"
+#include "deepcart/data/shop_gen.h"
+#include "deepcart/rec/mlp_task.h"
+
+namespace deepcart::rec {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RecommenderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = ::testing::TempDir() + "/rec_" + std::to_string(::getpid());
+    data::ShopOptions shop;
+    shop.users = 150;
+    shop.items = 80;
+    shop.seed = 9;
+    data::shop_generate(dir_, shop);
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  static MlpTrainConfig config(uint64_t seed) {
+    MlpTrainConfig c;
+    c.columns.features = {"price", "dwell_seconds"};
+    c.table.fill_missing = 0.0;
+    c.train.epochs = 3;
+    c.train.lr = 0.01;
+    c.train.batch_size = 256;
+    c.train.monitor = "ndcg@10";
+    c.train.seed = seed;
+    c.train.quiet = true;
+    return c;
+  }
+  static std::string events() { return dir_ + "/events.csv"; }
+  static std::string dir_;
+};
+std::string RecommenderTest::dir_;
+
+TEST(Interactions, LeaveOneOutHoldsOutLastTwoPurchasesAndTheirRows) {
+  const std::string path = ::testing::TempDir() + "/loo_" + std::to_string(::getpid()) + ".csv";
+  std::ofstream(path) << "user_id,item_id,event,timestamp\n"
+                         "a,x,purchase,1\n"
+                         "a,y,view,2\n"
+                         "a,y,purchase,3\n"
+                         "a,z,purchase,5\n"
+                         "a,w,purchase,4\n"
+                         "b,x,purchase,1\n"
+                         "b,y,purchase,2\n";
+  Interactions log = interactions_read(path, LogColumns{}, data::TableOptions{});
+  ASSERT_EQ(log.rows(), 7);
+  LooSplit split = split_leave_one_out(log);
+  const int64_t a = log.users.find("a"), b = log.users.find("b");
+  EXPECT_EQ(log.items.name(split.test_item[a]), "z");  // latest purchase, by time not file order
+  EXPECT_EQ(log.items.name(split.val_item[a]), "w");
+  EXPECT_EQ(split.test_item[b], -1) << "b has only 2 distinct purchases";
+  // a keeps x, both y rows; b keeps everything.
+  EXPECT_EQ(split.train_rows, (std::vector<int64_t>{0, 1, 2, 5, 6}));
+  fs::remove(path);
+}
+
+TEST(Interactions, MissingColumnAndNoPurchasesAreClearErrors) {
+  const std::string path = ::testing::TempDir() + "/bad_" + std::to_string(::getpid()) + ".csv";
+  std::ofstream(path) << "user_id,event\nu,view\n";
+  try {
+    interactions_read(path, LogColumns{}, data::TableOptions{});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing required column 'item_id'"), std::string::npos) << e.what();
+  }
+  std::ofstream(path) << "user_id,item_id,event\nu,i,view\n";
+  try {
+    interactions_read(path, LogColumns{}, data::TableOptions{});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": column 'event' has no 'purchase' rows: expected some "
+                                            "positive events (set --positive-event)");
+  }
+  fs::remove(path);
+}
+
+TEST_F(RecommenderTest, RecommendExcludesBoughtItemsAndSurvivesSaveLoad) {
+  MlpTrainOutput out = mlp_train(events(), config(1));
+  const std::string path = dir_ + "/model.dcm";
+  model_file_write(out.model, path);
+  Recommender fresh(out.model);
+  Recommender loaded = Recommender::load(path);
+  int checked = 0;
+  for (int64_t u = 0; u < loaded.users().size(); ++u) {
+    const auto& bought = loaded.bought(u);
+    if (bought.empty()) continue;
+    const std::string user = loaded.users().name(u);
+    auto recs = loaded.recommend(user, 10);
+    ASSERT_EQ(recs.size(), 10u);
+    for (const auto& r : recs) {
+      const int64_t item = loaded.items().find(r.item);
+      EXPECT_FALSE(std::binary_search(bought.begin(), bought.end(), item)) << user << " " << r.item;
+      EXPECT_GE(r.score, 0.0);
+      EXPECT_LE(r.score, 1.0);
+    }
+    EXPECT_TRUE(std::is_sorted(recs.begin(), recs.end(),
+                               [](const auto& x, const auto& y) { return x.score > y.score; }));
+    auto again = fresh.recommend(user, 10);
+    for (size_t j = 0; j < recs.size(); ++j) {
+      EXPECT_EQ(again[j].item, recs[j].item);
+      EXPECT_FLOAT_EQ(static_cast<float>(again[j].score), static_cast<float>(recs[j].score));
+    }
+    // With bought items allowed, a bought item can appear; without, never.
+    auto with_bought = loaded.recommend(user, static_cast<int>(loaded.items().size()), false);
+    EXPECT_EQ(static_cast<int64_t>(with_bought.size()), loaded.items().size());
+    ++checked;
+  }
+  EXPECT_GT(checked, 100);
+}
+
+TEST_F(RecommenderTest, SameSeedSameMetricsAndBeatsChance) {
+  MlpTrainOutput a = mlp_train(events(), config(7));
+  MlpTrainOutput b = mlp_train(events(), config(7));
+  EXPECT_EQ(a.test, b.test);
+  EXPECT_EQ(a.result.best_metrics, b.result.best_metrics);
+  MlpTrainOutput c = mlp_train(events(), config(8));
+  EXPECT_NE(a.test.at("auc"), c.test.at("auc"));
+  // Random scores give AUC 0.5 and HR@10 about 10/80.
+  EXPECT_GT(a.test.at("auc"), 0.6);
+  EXPECT_GT(a.test.at("hr@10"), 0.2);
+  EXPECT_TRUE(a.test.count("pop_hr@10"));
+  EXPECT_TRUE(a.test.count("logloss"));
+}
+
+TEST_F(RecommenderTest, UnknownUserIsAClearError) {
+  MlpTrainOutput out = mlp_train(events(), config(1));
+  Recommender rec(out.model);
+  try {
+    rec.recommend("nobody", 5);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "unknown user 'nobody': the model knows 150 users (e.g. '" + rec.users().name(0) + "')");
+  }
+}
+
+}  // namespace
+}  // namespace deepcart::rec
