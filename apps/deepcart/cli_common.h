@@ -35,5 +35,6 @@ void register_doctor(CLI::App& app);
 void register_rec(CLI::App& app);
 void register_datagen(CLI::App& app);
 void register_demo(CLI::App& app);
+void register_data(CLI::App& app);
 
 }  // namespace deepcart::cli

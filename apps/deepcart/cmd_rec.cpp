@@ -73,7 +73,9 @@ std::string metric_line(const std::map<std::string, double>& m) {
   std::string out;
   char buf[64];
   for (const auto& [name, value] : m) {
-    std::snprintf(buf, sizeof(buf), "%s%s %.4f", out.empty() ? "" : "  ", name.c_str(), value);
+    const bool count = value == static_cast<double>(static_cast<int64_t>(value)) && value > 1;
+    std::snprintf(buf, sizeof(buf), count ? "%s%s %.0f" : "%s%s %.4f", out.empty() ? "" : "  ",
+                  name.c_str(), value);
     out += buf;
   }
   return out;

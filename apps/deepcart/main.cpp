@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   deepcart::cli::register_demo(app);
   deepcart::cli::register_doctor(app);
   deepcart::cli::register_datagen(app);
+  deepcart::cli::register_data(app);
   deepcart::cli::register_rec(app);
   try {
     app.parse(argc, argv);
