@@ -18,6 +18,11 @@ packages=(
   dataset-fashion-mnist
 )
 
+# Peers for the side-by-side benchmarks (bench/): only with --bench.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(python3-torch python3-torchvision fasttext wrk)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -32,8 +32,8 @@ TEST(Mlp, LayersDefaultToTheSeed64And32) {
   Mlp model(small());
   EXPECT_EQ(model->options().layers, (std::vector<int64_t>{64, 32}));
   auto params = model->named_parameters();
-  EXPECT_EQ(params["first_user.weight"].sizes(), (std::vector<int64_t>{64, 8}));
-  EXPECT_EQ(params["hidden.0.weight"].sizes(), (std::vector<int64_t>{32, 64}));
+  EXPECT_EQ(params["tower.first_user.weight"].sizes(), (std::vector<int64_t>{64, 8}));
+  EXPECT_EQ(params["tower.hidden.0.weight"].sizes(), (std::vector<int64_t>{32, 64}));
   EXPECT_EQ(params["out.weight"].sizes(), (std::vector<int64_t>{1, 32}));
 }
 

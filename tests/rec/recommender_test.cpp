@@ -96,7 +96,7 @@ TEST_F(RecommenderTest, RecommendExcludesBoughtItemsAndSurvivesSaveLoad) {
   Recommender loaded = Recommender::load(path);
   int checked = 0;
   for (int64_t u = 0; u < loaded.users().size(); ++u) {
-    const auto& bought = loaded.bought(u);
+    const auto& bought = loaded.seen(u);
     if (bought.empty()) continue;
     const std::string user = loaded.users().name(u);
     auto recs = loaded.recommend(user, 10);
@@ -115,7 +115,7 @@ TEST_F(RecommenderTest, RecommendExcludesBoughtItemsAndSurvivesSaveLoad) {
       EXPECT_FLOAT_EQ(static_cast<float>(again[j].score), static_cast<float>(recs[j].score));
     }
     // With bought items allowed, a bought item can appear; without, never.
-    auto with_bought = loaded.recommend(user, static_cast<int>(loaded.items().size()), false);
+    auto with_bought = loaded.recommend(user, static_cast<int>(loaded.items().size()), false, 0);
     EXPECT_EQ(static_cast<int64_t>(with_bought.size()), loaded.items().size());
     ++checked;
   }
@@ -144,7 +144,8 @@ TEST_F(RecommenderTest, UnknownUserIsAClearError) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "unknown user 'nobody': the model knows 150 users (e.g. '" + rec.users().name(0) + "')");
+              "unknown user 'nobody': the model knows 150 users (e.g. '" + rec.users().name(0) +
+                  "'); pass --history for a new customer");
   }
 }
 

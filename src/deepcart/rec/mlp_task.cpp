@@ -66,16 +66,17 @@ class MlpTask : public TrainTask {
     for (size_t u = 0; u < split.val_item.size(); ++u) {
       if (split.val_item[u] >= 0) {
         val_.users.push_back(static_cast<int64_t>(u));
-        val_.targets.push_back(split.val_item[u]);
+        val_.targets.push_back({split.val_item[u]});
       }
     }
     val_.exclude = &train_items_;
     val_.ks = ks_;
+    val_.batch_users = std::max<int64_t>(1, (1 << 24) / (log.items.size() * model_->width_per_pair()));
     std::mt19937_64 rng(seed ^ 0x7a1);
     auto all_items = items_by_user(log, {}, false);
     for (size_t v = 0; v < val_.users.size(); ++v) {
       val_pair_users_.push_back(val_.users[v]);
-      val_pair_items_.push_back(val_.targets[v]);
+      val_pair_items_.push_back(val_.targets[v][0]);
       val_pair_labels_.push_back(1.0f);
       for (int k = 0; k < std::max(1, negatives_); ++k) {
         val_pair_users_.push_back(val_.users[v]);
@@ -112,8 +113,8 @@ class MlpTask : public TrainTask {
 
   std::map<std::string, double> validate() override {
     if (val_.users.empty()) return {};
-    auto metrics = rank_full([&](const at::Tensor& u) { return model_->score_all(u); },
-                             model_->options().items, val_, 256);
+    auto metrics = rank_evaluate([&](const at::Tensor& u) { return model_->score_all(u); },
+                                 model_->options().items, val_);
     at::Tensor p = torch::sigmoid(model_->forward(torch::tensor(val_pair_users_, torch::kLong),
                                                   torch::tensor(val_pair_items_, torch::kLong)));
     std::vector<float> probs(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
@@ -136,16 +137,6 @@ class MlpTask : public TrainTask {
   std::vector<float> val_pair_labels_;
 };
 
-at::Tensor csr_offsets(const std::vector<std::vector<int64_t>>& lists, at::Tensor* values) {
-  std::vector<int64_t> offsets{0}, flat;
-  for (const auto& l : lists) {
-    flat.insert(flat.end(), l.begin(), l.end());
-    offsets.push_back(static_cast<int64_t>(flat.size()));
-  }
-  *values = torch::tensor(flat, torch::kLong);
-  return torch::tensor(offsets, torch::kLong);
-}
-
 }  // namespace
 
 MlpTrainOutput mlp_train(const std::string& data_path, MlpTrainConfig config) {
@@ -166,8 +157,7 @@ MlpTrainOutput mlp_train(const std::string& data_path, MlpTrainConfig config) {
   ModelFile& file = out.model;
   file.task = "rec";
   file.arch = "mlp";
-  file.hparams = options.to_json();
-  file.hparams["negatives"] = config.negatives;
+  file.hparams = options;
   const auto& c = config.columns;
   file.meta = {{"users", log.users.to_json()},
                {"items", log.items.to_json()},
@@ -179,6 +169,8 @@ MlpTrainOutput mlp_train(const std::string& data_path, MlpTrainConfig config) {
                {"feature_mean", means},
                {"feature_std", stds},
                {"split", "leave-one-out (last purchase test, previous validation)"},
+               {"loss", "bce"},
+               {"negatives", config.negatives},
                {"seed", config.train.seed},
                {"source", data_path}};
 
@@ -188,9 +180,19 @@ MlpTrainOutput mlp_train(const std::string& data_path, MlpTrainConfig config) {
   out.result = trainer.fit(task, file);
 
   file.add_module("model/", *model);
-  at::Tensor bought_items;
-  file.tensors.emplace_back("bought/offsets", csr_offsets(items_by_user(log, {}, true), &bought_items));
-  file.tensors.emplace_back("bought/items", bought_items);
+  // The model's history: each user's purchases in time order (what "recommend" skips).
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> timed(log.users.size());
+  for (int64_t r = 0; r < log.rows(); ++r) {
+    if (log.positive[r]) timed[log.user[r]].emplace_back(log.time[r], log.item[r]);
+  }
+  std::vector<int64_t> offsets{0}, flat;
+  for (auto& t : timed) {
+    std::stable_sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [time, item] : t) flat.push_back(item);
+    offsets.push_back(static_cast<int64_t>(flat.size()));
+  }
+  file.tensors.emplace_back("seq/offsets", torch::tensor(offsets, torch::kLong));
+  file.tensors.emplace_back("seq/items", torch::tensor(flat, torch::kLong));
   at::Tensor pop = torch::zeros({options.items}, torch::kFloat);
   {
     auto p = pop.accessor<float, 1>();

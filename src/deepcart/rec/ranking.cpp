@@ -2,68 +2,134 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
+#include <unordered_set>
 
 #include "deepcart/core/error.h"
 
 namespace deepcart::rec {
+namespace {
 
-std::vector<int64_t> target_ranks(const ScoreFn& score, int64_t num_items, const RankingTask& task,
-                                  int64_t batch_users) {
-  if (task.users.size() != task.targets.size()) throw Error("ranking: users and targets differ");
-  c10::InferenceMode guard;
-  std::vector<int64_t> ranks;
-  ranks.reserve(task.users.size());
-  const int64_t n = static_cast<int64_t>(task.users.size());
-  for (int64_t begin = 0; begin < n; begin += batch_users) {
-    const int64_t end = std::min(n, begin + batch_users);
-    std::vector<int64_t> batch(task.users.begin() + begin, task.users.begin() + end);
-    at::Tensor users = torch::tensor(batch, torch::kLong);
-    at::Tensor scores = score(users).to(torch::kFloat).clone();  // (B, I)
-    TORCH_CHECK(scores.size(0) == end - begin && scores.size(1) == num_items,
-                "score function: expected (", end - begin, ", ", num_items, "), got ", scores.sizes());
-    at::Tensor targets = torch::tensor(
-        std::vector<int64_t>(task.targets.begin() + begin, task.targets.begin() + end), torch::kLong);
-    at::Tensor target_scores = scores.gather(1, targets.unsqueeze(1));  // (B, 1)
-    // Excluded items can never outrank the target.
-    if (task.exclude) {
-      std::vector<int64_t> rows, cols;
-      for (int64_t b = 0; b < end - begin; ++b) {
-        for (int64_t item : (*task.exclude)[batch[b]]) {
-          rows.push_back(b);
-          cols.push_back(item);
-        }
-      }
-      if (!rows.empty()) {
-        scores.index_put_({torch::tensor(rows, torch::kLong), torch::tensor(cols, torch::kLong)},
-                          -std::numeric_limits<float>::infinity());
-      }
+struct Sums {
+  std::map<int, double> hr, ndcg, recall, precision, map, mrr;
+};
+
+// Adds one user's metrics, given the 0-based positions of the targets that made the ranked list.
+void accumulate(Sums& s, const std::vector<int64_t>& hit_positions, size_t num_targets,
+                const std::vector<int>& ks) {
+  for (int k : ks) {
+    double hits = 0, dcg = 0, ap = 0, rr = 0;
+    for (int64_t pos : hit_positions) {
+      if (pos >= k) continue;
+      hits += 1;
+      dcg += 1.0 / std::log2(static_cast<double>(pos) + 2.0);
+      ap += hits / static_cast<double>(pos + 1);
+      if (rr == 0) rr = 1.0 / static_cast<double>(pos + 1);
     }
-    scores.scatter_(1, targets.unsqueeze(1), -std::numeric_limits<float>::infinity());
-    at::Tensor above = (scores >= target_scores).sum(1);  // (B)
-    auto a = above.accessor<int64_t, 1>();
-    for (int64_t b = 0; b < end - begin; ++b) ranks.push_back(a[b]);
+    double idcg = 0;
+    for (size_t j = 0; j < std::min<size_t>(k, num_targets); ++j) idcg += 1.0 / std::log2(j + 2.0);
+    s.hr[k] += hits > 0;
+    s.ndcg[k] += dcg / idcg;
+    s.recall[k] += hits / static_cast<double>(num_targets);
+    s.precision[k] += hits / k;
+    s.map[k] += ap / static_cast<double>(num_targets);
+    s.mrr[k] += rr;
   }
-  return ranks;
 }
 
-std::map<std::string, double> rank_full(const ScoreFn& score, int64_t num_items,
-                                        const RankingTask& task, int64_t batch_users) {
-  const std::vector<int64_t> ranks = target_ranks(score, num_items, task, batch_users);
-  std::map<std::string, double> out;
-  for (int k : task.ks) {
-    double hits = 0, ndcg = 0;
-    for (int64_t r : ranks) {
-      if (r < k) {
-        hits += 1;
-        ndcg += 1.0 / std::log2(static_cast<double>(r) + 2.0);
-      }
-    }
-    const double n = ranks.empty() ? 1.0 : static_cast<double>(ranks.size());
-    out["hr@" + std::to_string(k)] = hits / n;
-    out["ndcg@" + std::to_string(k)] = ndcg / n;
+}  // namespace
+
+std::string ranking_protocol(const RankingTask& task) {
+  if (task.sampled_negatives > 0) {
+    return "sampled ranking: each held-out item against " + std::to_string(task.sampled_negatives) +
+           " seeded never-seen items (for comparison with papers only)";
   }
-  out["users"] = static_cast<double>(ranks.size());
+  return "full ranking: held-out items against all items the user has not interacted with";
+}
+
+std::map<std::string, double> rank_evaluate(const ScoreFn& score, int64_t num_items,
+                                            const RankingTask& task) {
+  if (task.users.size() != task.targets.size()) throw Error("ranking: users and targets differ");
+  if (task.ks.empty()) throw Error("ranking: expected at least one cut-off K");
+  c10::InferenceMode guard;
+  const int max_k = *std::max_element(task.ks.begin(), task.ks.end());
+  const float kExcluded = -std::numeric_limits<float>::infinity();
+  Sums sums;
+  int64_t evaluated = 0;
+  const int64_t n = static_cast<int64_t>(task.users.size());
+  std::mt19937_64 rng(task.seed);
+  std::uniform_int_distribution<int64_t> pick(0, num_items - 1);
+
+  for (int64_t begin = 0; begin < n; begin += task.batch_users) {
+    const int64_t end = std::min(n, begin + task.batch_users);
+    std::vector<int64_t> batch(task.users.begin() + begin, task.users.begin() + end);
+    at::Tensor scores = score(torch::tensor(batch, torch::kLong)).to(torch::kFloat).contiguous();
+    TORCH_CHECK(scores.dim() == 2 && scores.size(0) == end - begin && scores.size(1) == num_items,
+                "score function: expected (", end - begin, ", ", num_items, "), got ", scores.sizes());
+    float* s = scores.data_ptr<float>();
+    for (int64_t b = 0; b < end - begin; ++b) {
+      const auto& targets = task.targets[begin + b];
+      if (targets.empty()) continue;
+      float* row = s + b * num_items;
+      const int64_t user = batch[b];
+      std::vector<int64_t> hit_positions;
+      if (task.sampled_negatives > 0) {
+        // Each target against the same N sampled negatives: its position among them.
+        const auto* seen = task.seen ? &(*task.seen)[user] : nullptr;
+        std::vector<float> negatives;
+        while (static_cast<int64_t>(negatives.size()) < task.sampled_negatives) {
+          const int64_t item = pick(rng);
+          if (seen && std::binary_search(seen->begin(), seen->end(), item)) continue;
+          negatives.push_back(row[item]);
+        }
+        // One target per list (leave-one-out papers); several targets average as separate lists.
+        for (int64_t target : targets) {
+          int64_t above = 0;
+          for (float v : negatives) above += v >= row[target];
+          Sums one;
+          accumulate(one, {above}, 1, task.ks);
+          for (int k : task.ks) {
+            sums.hr[k] += one.hr[k] / targets.size();
+            sums.ndcg[k] += one.ndcg[k] / targets.size();
+            sums.recall[k] += one.recall[k] / targets.size();
+            sums.precision[k] += one.precision[k] / targets.size();
+            sums.map[k] += one.map[k] / targets.size();
+            sums.mrr[k] += one.mrr[k] / targets.size();
+          }
+        }
+        ++evaluated;
+        continue;
+      }
+      if (task.exclude) {
+        for (int64_t item : (*task.exclude)[user]) row[item] = kExcluded;
+      }
+      // Pessimistic ties: a target's score is nudged just below itself, so equal non-targets
+      // rank ahead of it.
+      std::unordered_set<int64_t> target_set(targets.begin(), targets.end());
+      for (int64_t t : targets) row[t] = std::nextafter(row[t], kExcluded);
+      at::Tensor top = std::get<1>(scores[b].topk(std::min<int64_t>(max_k, num_items)));
+      auto idx = top.accessor<int64_t, 1>();
+      for (int64_t j = 0; j < idx.size(0); ++j) {
+        if (target_set.count(idx[j]) && row[idx[j]] != kExcluded) hit_positions.push_back(j);
+      }
+      accumulate(sums, hit_positions, targets.size(), task.ks);
+      ++evaluated;
+    }
+  }
+  std::map<std::string, double> out;
+  const double users = std::max<int64_t>(1, evaluated);
+  for (int k : task.ks) {
+    const std::string at = "@" + std::to_string(k);
+    out["hr" + at] = sums.hr[k] / users;
+    out["ndcg" + at] = sums.ndcg[k] / users;
+    out["recall" + at] = sums.recall[k] / users;
+    out["precision" + at] = sums.precision[k] / users;
+    out["map" + at] = sums.map[k] / users;
+    out["mrr" + at] = sums.mrr[k] / users;
+  }
+  out["users"] = static_cast<double>(evaluated);
   return out;
 }
 

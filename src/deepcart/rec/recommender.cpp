@@ -8,65 +8,205 @@
 #include "deepcart/core/error.h"
 #include "deepcart/core/metrics.h"
 #include "deepcart/rec/ranking.h"
+#include "deepcart/rec/rec_task.h"
 
 namespace deepcart::rec {
+namespace {
 
-Recommender::Recommender(ModelFile file) : file_(std::move(file)) {
-  if (file_.task != "rec") throw Error(file_.source + ": expected a 'rec' model, found '" + file_.task + "'");
-  if (file_.arch != "mlp") {
-    throw Error(file_.source + ": architecture '" + file_.arch + "' is not supported by this build");
-  }
-  model_ = Mlp(MlpOptions::from_json(file_.hparams));
-  file_.load_module("model/", *model_);
-  model_->eval();
-  users_ = data::IdMap::from_json(file_.meta.at("users"));
-  items_ = data::IdMap::from_json(file_.meta.at("items"));
-  const at::Tensor offsets = file_.tensor("bought/offsets");
-  const at::Tensor flat = file_.tensor("bought/items");
-  TORCH_CHECK(offsets.numel() == users_.size() + 1, "bought/offsets: expected ", users_.size() + 1,
-              " entries, got ", offsets.numel());
+std::vector<std::vector<int64_t>> read_csr(const ModelFile& file, const std::string& name,
+                                           int64_t rows) {
+  const at::Tensor offsets = file.tensor(name + "/offsets");
+  const at::Tensor flat = file.tensor(name + "/items");
+  TORCH_CHECK(offsets.numel() == rows + 1, name, "/offsets: expected ", rows + 1, " entries, got ",
+              offsets.numel());
   auto o = offsets.accessor<int64_t, 1>();
   auto f = flat.accessor<int64_t, 1>();
-  bought_.resize(users_.size());
-  for (int64_t u = 0; u < users_.size(); ++u) {
-    for (int64_t j = o[u]; j < o[u + 1]; ++j) bought_[u].push_back(f[j]);
-  }
-  popularity_ = file_.tensor("pop/counts");
+  std::vector<std::vector<int64_t>> out(rows);
+  for (int64_t r = 0; r < rows; ++r) out[r].assign(f.data() + o[r], f.data() + o[r + 1]);
+  return out;
 }
 
-Recommender Recommender::load(const std::string& path) { return Recommender(model_file_read(path, "rec")); }
+}  // namespace
 
-at::Tensor Recommender::score_all(const at::Tensor& users) {
+Recommender::Recommender(ModelFile file) : file_(std::move(file)) {
+  if (file_.task != "rec") {
+    throw Error(file_.source + ": expected a 'rec' model, found '" + file_.task + "'");
+  }
+  family_ = rec_family(file_.arch);
+  users_ = data::IdMap::from_json(file_.meta.at("users"));
+  items_ = data::IdMap::from_json(file_.meta.at("items"));
+  history_ = read_csr(file_, "seq", users_.size());
+  seen_ = file_.has_tensor("seen/offsets") ? read_csr(file_, "seen", users_.size()) : history_;
+  for (auto& s : seen_) {
+    std::sort(s.begin(), s.end());
+    s.erase(std::unique(s.begin(), s.end()), s.end());
+  }
+  popularity_ = file_.tensor("pop/counts");
+  probabilities_ = file_.meta.value("loss", "bce") == "bce" && family_ == RecFamily::kPair;
+  at::Tensor vectors;
+  if (family_ == RecFamily::kPair) {
+    pair_ = make_pair_model(file_.arch, file_.hparams);
+    file_.load_module("model/", *pair_);
+    pair_->eval();
+    vectors = pair_->item_vectors().detach();
+  } else if (family_ == RecFamily::kSeq) {
+    seq_ = make_seq_model(file_.arch, file_.hparams);
+    file_.load_module("model/", *seq_);
+    seq_->eval();
+    vectors = seq_->item_vectors().detach();
+  } else {
+    vectors = popularity_.unsqueeze(1);
+  }
+  unit_vectors_ = torch::nn::functional::normalize(
+      vectors, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-12));
+}
+
+Recommender Recommender::load(const std::string& path) {
+  return Recommender(model_file_read(path, "rec"));
+}
+
+int64_t Recommender::batch_users() const {
+  const int64_t width = pair_ ? pair_->width_per_pair() : 1;
+  return std::max<int64_t>(1, std::min<int64_t>(512, (1 << 24) / (items_.size() * width)));
+}
+
+at::Tensor Recommender::score_users(const at::Tensor& users,
+                                    const std::vector<std::vector<int64_t>>* histories) {
   c10::InferenceMode guard;
-  return model_->score_all(users);
+  if (pair_) return pair_->score_all(users);
+  if (seq_) {
+    const auto& source = histories ? *histories : history_;
+    std::vector<const std::vector<int64_t>*> h;
+    auto u = users.accessor<int64_t, 1>();
+    for (int64_t j = 0; j < users.size(0); ++j) h.push_back(&source.at(u[j]));
+    at::Tensor hidden = seq_->encode(rec_pad_histories(h, seq_->max_len()));
+    return torch::mm(hidden.select(1, hidden.size(1) - 1), seq_->item_vectors().t());  // (B, I)
+  }
+  return popularity_.unsqueeze(0).expand({users.size(0), items_.size()}).clone();
+}
+
+at::Tensor Recommender::score_history(const std::vector<int64_t>& history) {
+  c10::InferenceMode guard;
+  if (seq_) {
+    at::Tensor hidden = seq_->encode(rec_pad_histories({&history}, seq_->max_len()));
+    return torch::mv(seq_->item_vectors(), hidden[0][hidden.size(1) - 1]);  // (I)
+  }
+  if (pair_ && !history.empty()) {
+    // Cold start: the items most like the history's mean item vector.
+    at::Tensor idx = torch::tensor(history, torch::kLong);
+    at::Tensor query = unit_vectors_.index_select(0, idx).mean(0);
+    return torch::mv(unit_vectors_, query);
+  }
+  return popularity_.clone();
 }
 
 at::Tensor Recommender::probability(const at::Tensor& users, const at::Tensor& items) {
   c10::InferenceMode guard;
-  return torch::sigmoid(model_->forward(users, items));
+  if (!pair_) throw Error(file_.arch + ": has no per-pair probability");
+  return torch::sigmoid(pair_->score(users, items.unsqueeze(1)).squeeze(1));
 }
 
-std::vector<ScoredItem> Recommender::recommend(const std::string& user, int k, bool exclude_bought) {
+double Recommender::present(double raw) const {
+  return probabilities_ ? 1.0 / (1.0 + std::exp(-raw)) : raw;
+}
+
+std::vector<std::string> Recommender::because(const std::vector<int64_t>& history, int64_t item,
+                                              int reasons) {
+  if (history.empty() || reasons < 1) return {};
+  std::vector<int64_t> distinct = history;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  at::Tensor sims = torch::mv(unit_vectors_.index_select(0, torch::tensor(distinct, torch::kLong)),
+                              unit_vectors_[item]);
+  auto top = std::get<1>(sims.topk(std::min<int64_t>(reasons, sims.size(0))));
+  std::vector<std::string> out;
+  for (int64_t j = 0; j < top.size(0); ++j) out.push_back(items_.name(distinct[top[j].item<int64_t>()]));
+  return out;
+}
+
+std::vector<ScoredItem> Recommender::top(at::Tensor scores, int k, const std::vector<int64_t>& history,
+                                         int reasons) {
   if (k < 1) throw Error("--k: expected at least 1, found " + std::to_string(k));
+  const int64_t available = (scores > -std::numeric_limits<float>::infinity()).sum().item<int64_t>();
+  auto [values, indices] = scores.topk(std::min<int64_t>(k, available));
+  std::vector<ScoredItem> out;
+  for (int64_t j = 0; j < values.size(0); ++j) {
+    const int64_t item = indices[j].item<int64_t>();
+    out.push_back({items_.name(item), present(values[j].item<double>()), because(history, item, reasons)});
+  }
+  return out;
+}
+
+std::vector<ScoredItem> Recommender::recommend(const std::string& user, int k, bool exclude_seen,
+                                               int reasons) {
   const int64_t u = users_.find(user);
   if (u < 0) {
     throw Error("unknown user '" + user + "': the model knows " + std::to_string(users_.size()) +
-                " users (e.g. '" + users_.name(0) + "')");
+                " users (e.g. '" + users_.name(0) + "'); pass --history for a new customer");
   }
   c10::InferenceMode guard;
-  at::Tensor scores = torch::sigmoid(model_->score_all(torch::tensor({u}, torch::kLong))[0]);  // (I)
-  if (exclude_bought) {
-    for (int64_t item : bought_[u]) scores[item] = -1.0f;
+  at::Tensor scores = score_users(torch::tensor({u}, torch::kLong))[0].clone();  // (I)
+  if (exclude_seen) {
+    for (int64_t item : seen_[u]) scores[item] = -std::numeric_limits<float>::infinity();
   }
-  const int64_t available = items_.size() - (exclude_bought ? static_cast<int64_t>(bought_[u].size()) : 0);
-  const int64_t take = std::min<int64_t>(k, std::max<int64_t>(0, available));
-  auto top = scores.topk(take);
-  at::Tensor values = std::get<0>(top), indices = std::get<1>(top);
-  std::vector<ScoredItem> out;
-  for (int64_t j = 0; j < take; ++j) {
-    out.push_back({items_.name(indices[j].item<int64_t>()), values[j].item<double>()});
+  return top(scores, k, history_[u], reasons);
+}
+
+std::vector<ScoredItem> Recommender::recommend_history(const std::vector<std::string>& history,
+                                                       int k, int reasons) {
+  std::vector<int64_t> ids;
+  for (const auto& name : history) {
+    const int64_t id = items_.find(name);
+    if (id < 0) throw Error("--history: unknown item '" + name + "'");
+    ids.push_back(id);
   }
+  c10::InferenceMode guard;
+  at::Tensor scores = score_history(ids).clone();
+  for (int64_t item : ids) scores[item] = -std::numeric_limits<float>::infinity();
+  return top(scores, k, ids, reasons);
+}
+
+std::vector<ScoredItem> Recommender::similar(const std::string& item, int k) {
+  const int64_t id = items_.find(item);
+  if (id < 0) throw Error("--item: unknown item '" + item + "'");
+  if (family_ == RecFamily::kPop) throw Error("pop has no item vectors: train another model");
+  c10::InferenceMode guard;
+  at::Tensor sims = torch::mv(unit_vectors_, unit_vectors_[id]).clone();
+  sims[id] = -std::numeric_limits<float>::infinity();
+  const bool was = probabilities_;
+  probabilities_ = false;  // cosine similarities are shown as they are
+  auto out = top(sims, k, {}, 0);
+  probabilities_ = was;
   return out;
+}
+
+std::map<std::string, double> rec_evaluate_split(Recommender& model, const RecSplit& split,
+                                                 bool test, const std::vector<int>& ks,
+                                                 int64_t sampled_negatives, uint64_t seed) {
+  const int64_t n_users = model.users().size();
+  std::vector<std::vector<int64_t>> history(n_users), exclude(n_users), all(n_users);
+  RankingTask task;
+  for (int64_t u = 0; u < n_users; ++u) {
+    history[u] = split.train[u];
+    if (test) history[u].insert(history[u].end(), split.valid[u].begin(), split.valid[u].end());
+    exclude[u] = history[u];
+    std::sort(exclude[u].begin(), exclude[u].end());
+    exclude[u].erase(std::unique(exclude[u].begin(), exclude[u].end()), exclude[u].end());
+    all[u] = model.seen(u);
+    const auto& targets = test ? split.test[u] : split.valid[u];
+    if (targets.empty()) continue;
+    task.users.push_back(u);
+    task.targets.push_back(targets);
+  }
+  task.exclude = &exclude;
+  task.seen = &all;
+  task.ks = ks;
+  task.sampled_negatives = sampled_negatives;
+  task.seed = seed;
+  task.batch_users = model.batch_users();
+  if (task.users.empty()) throw Error("evaluation: no user has a held-out item");
+  return rank_evaluate([&](const at::Tensor& u) { return model.score_users(u, &history); },
+                       model.items().size(), task);
 }
 
 Interactions interactions_remap(const Interactions& log, const data::IdMap& users,
@@ -102,10 +242,11 @@ std::map<std::string, double> rec_evaluate(Recommender& model, const Interaction
   RankingTask task;
   task.ks = ks;
   task.exclude = &exclude;
+  task.batch_users = model.batch_users();
   for (size_t u = 0; u < split.test_item.size(); ++u) {
     if (split.test_item[u] < 0) continue;
     task.users.push_back(static_cast<int64_t>(u));
-    task.targets.push_back(split.test_item[u]);
+    task.targets.push_back({split.test_item[u]});
     auto& ex = exclude[u];
     ex.insert(std::upper_bound(ex.begin(), ex.end(), split.val_item[u]), split.val_item[u]);
   }
@@ -113,12 +254,11 @@ std::map<std::string, double> rec_evaluate(Recommender& model, const Interaction
     throw Error("evaluation: no user has 3 or more distinct purchases, so nothing is held out");
   }
   std::map<std::string, double> out =
-      rank_full([&](const at::Tensor& u) { return model.score_all(u); }, n_items, task);
-
+      rank_evaluate([&](const at::Tensor& u) { return model.score_users(u); }, n_items, task);
   const at::Tensor pop = model.popularity();
-  for (const auto& [name, value] :
-       rank_full([&](const at::Tensor& u) { return pop.unsqueeze(0).expand({u.size(0), n_items}); },
-                 n_items, task)) {
+  for (const auto& [name, value] : rank_evaluate(
+           [&](const at::Tensor& u) { return pop.unsqueeze(0).expand({u.size(0), n_items}).clone(); },
+           n_items, task)) {
     if (name != "users") out["pop_" + name] = value;
   }
 
@@ -130,7 +270,7 @@ std::map<std::string, double> rec_evaluate(Recommender& model, const Interaction
   for (size_t j = 0; j < task.users.size(); ++j) {
     const int64_t u = task.users[j];
     users.push_back(u);
-    items.push_back(task.targets[j]);
+    items.push_back(task.targets[j][0]);
     labels.push_back(1.0f);
     for (int k = 0; k < std::max(1, negatives); ++k) {
       users.push_back(u);

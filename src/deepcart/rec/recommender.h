@@ -1,9 +1,11 @@
-// A trained recommender loaded from its ModelFile: top-K for a known user with bought items
-// excluded, scores over all items, and the held-out evaluation (AUC, log-loss, HR/NDCG@K).
+// A trained recommender loaded from its ModelFile, whatever its architecture: top-K for a known
+// user (seen items excluded), for an anonymous history (cold start), look-alike items, and the
+// "because you bought" reasons; plus evaluation on a split.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,14 +13,16 @@
 
 #include "deepcart/core/model_file.h"
 #include "deepcart/data/id_map.h"
+#include "deepcart/rec/dataset.h"
 #include "deepcart/rec/interactions.h"
-#include "deepcart/rec/mlp.h"
+#include "deepcart/rec/model.h"
 
 namespace deepcart::rec {
 
 struct ScoredItem {
   std::string item;
-  double score;  // purchase probability
+  double score;                     // probability for BCE-trained models, else the raw score
+  std::vector<std::string> because;  // history items that contributed most
 };
 
 class Recommender {
@@ -26,37 +30,67 @@ class Recommender {
   explicit Recommender(ModelFile file);
   static Recommender load(const std::string& path);
 
-  // Top-k items for a known user, best first; bought items are skipped unless asked otherwise.
-  std::vector<ScoredItem> recommend(const std::string& user, int k, bool exclude_bought = true);
-  // users (U) int64 -> logits (U, I)
-  at::Tensor score_all(const at::Tensor& users);
-  // users (B), items (B) -> purchase probabilities (B)
+  // Top-k for a known user, best first; items the user interacted with are skipped unless
+  // asked otherwise. An unknown user is an error naming how many users the model knows.
+  std::vector<ScoredItem> recommend(const std::string& user, int k, bool exclude_seen = true,
+                                    int reasons = 2);
+  // Top-k for an anonymous history (item ids, oldest first); unknown items are errors.
+  std::vector<ScoredItem> recommend_history(const std::vector<std::string>& history, int k,
+                                            int reasons = 2);
+  // Nearest items by cosine similarity of the item vectors.
+  std::vector<ScoredItem> similar(const std::string& item, int k);
+
+  // users (B) -> scores (B, I); sequence models read each user's history from `histories`
+  // (per user id) or, when null, the history stored in the model.
+  at::Tensor score_users(const at::Tensor& users,
+                         const std::vector<std::vector<int64_t>>* histories = nullptr);
+  // One anonymous history (item ids) -> scores (I)
+  at::Tensor score_history(const std::vector<int64_t>& history);
+  // Pair models: users (B), items (B) -> probabilities (B)
   at::Tensor probability(const at::Tensor& users, const at::Tensor& items);
+  // Users per scoring batch that keeps score_users within a few hundred MB.
+  int64_t batch_users() const;
 
   const data::IdMap& users() const { return users_; }
   const data::IdMap& items() const { return items_; }
-  const std::vector<int64_t>& bought(int64_t user) const { return bought_.at(user); }
-  const at::Tensor& popularity() const { return popularity_; }  // (I) purchases in training
+  const std::vector<int64_t>& history(int64_t user) const { return history_.at(user); }
+  const std::vector<int64_t>& seen(int64_t user) const { return seen_.at(user); }
+  const at::Tensor& popularity() const { return popularity_; }  // (I) training interactions
   const ModelFile& file() const { return file_; }
+  RecFamily family() const { return family_; }
 
  private:
+  std::vector<ScoredItem> top(at::Tensor scores, int k, const std::vector<int64_t>& history,
+                              int reasons);
+  std::vector<std::string> because(const std::vector<int64_t>& history, int64_t item, int reasons);
+  double present(double raw) const;
+
   ModelFile file_;
-  Mlp model_{nullptr};
+  RecFamily family_;
+  std::shared_ptr<PairModelImpl> pair_;
+  std::shared_ptr<SeqModelImpl> seq_;
   data::IdMap users_, items_;
-  std::vector<std::vector<int64_t>> bought_;
+  std::vector<std::vector<int64_t>> history_;  // per user, time order
+  std::vector<std::vector<int64_t>> seen_;     // per user, sorted unique
   at::Tensor popularity_;
+  at::Tensor unit_vectors_;  // (I, D) L2-normalised item vectors, for similarity
+  bool probabilities_ = false;
 };
 
-// Held-out evaluation with the leave-one-out protocol: AUC and log-loss on the test purchases
-// against `negatives` sampled never-seen items each (seeded), and HR/NDCG@K of the test item
-// ranked against all items the user has not interacted with. Also the popularity baseline.
+// Ranking metrics of `split`'s test items (or valid items when !test), with the user's train
+// (and, for test, valid) items as history and excluded from the ranking.
+std::map<std::string, double> rec_evaluate_split(Recommender& model, const RecSplit& split,
+                                                 bool test, const std::vector<int>& ks,
+                                                 int64_t sampled_negatives, uint64_t seed);
+
+// The seed's behaviour-log protocol: AUC and log-loss on the test purchases against
+// `negatives` sampled never-seen items each, HR/NDCG@K (and the other ranking metrics) of the
+// test item against all items the user has not interacted with, and the popularity baseline.
 // `log` must already use the model's ids (see interactions_remap).
 std::map<std::string, double> rec_evaluate(Recommender& model, const Interactions& log,
                                            const LooSplit& split, const std::vector<int>& ks,
                                            int negatives, uint64_t seed);
 
-// Re-maps a log read from a file onto the model's id maps; rows with unknown users or items are
-// dropped and counted in `dropped`.
 Interactions interactions_remap(const Interactions& log, const data::IdMap& users,
                                 const data::IdMap& items, int64_t* dropped);
 

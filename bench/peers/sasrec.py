@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""SASRec (Kang & McAuley 2018) peer benchmark in PyTorch.
+
+Pre-LayerNorm self-attention blocks trained with a full softmax (cross-entropy
+over every item) on next-item prediction. Data: one line per user,
+`user item item ...` in time order, item ids from 1 (0 is padding). The last
+two items of each user are held out (validation, test). Prints one JSON line
+with the training throughput (sequences per second of the training loop only);
+--eval adds HR@10 / NDCG@10 of the test item ranked against all items.
+"""
+import argparse
+import json
+import math
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MAX_LEN, DIM, BLOCKS, DROPOUT, EPS = 50, 64, 2, 0.2, 1e-8
+
+
+def left_pad(seq, length=MAX_LEN):
+    """Keep the last `length` ids of seq, left-padded with zeros."""
+    seq = seq[-length:]
+    return [0] * (length - len(seq)) + seq
+
+
+def load_sequences(path):
+    """Return (train inputs, train targets, eval inputs, test items, n_items) as tensors."""
+    seqs = []
+    with open(path) as f:
+        for line in f:
+            ids = [int(t) for t in line.split()[1:]]
+            if ids:
+                seqs.append(ids)
+    n_items = max(max(s) for s in seqs)
+    train = [s[:-2] for s in seqs]
+    inputs = torch.tensor([left_pad(t[:-1]) for t in train])
+    targets = torch.tensor([left_pad(t[1:]) for t in train])
+    test = [s for s in seqs if len(s) >= 2]
+    eval_inputs = torch.tensor([left_pad(s[:-1]) for s in test])
+    test_items = torch.tensor([s[-1] for s in test])
+    return inputs, targets, eval_inputs, test_items, n_items
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(DIM, eps=EPS)
+        self.attn = nn.MultiheadAttention(DIM, 1, dropout=DROPOUT, batch_first=True)
+        self.norm2 = nn.LayerNorm(DIM, eps=EPS)
+        self.ff = nn.Sequential(nn.Linear(DIM, DIM), nn.ReLU(), nn.Dropout(DROPOUT), nn.Linear(DIM, DIM))
+        self.drop = nn.Dropout(DROPOUT)
+
+    def forward(self, x, causal):
+        h = self.norm1(x)
+        a, _ = self.attn(h, h, h, attn_mask=causal, need_weights=False)
+        x = x + self.drop(a)
+        return x + self.drop(self.ff(self.norm2(x)))
+
+
+class SASRec(nn.Module):
+    def __init__(self, n_items):
+        super().__init__()
+        self.item_emb = nn.Embedding(n_items + 1, DIM, padding_idx=0)
+        self.pos_emb = nn.Embedding(MAX_LEN, DIM)
+        self.drop = nn.Dropout(DROPOUT)
+        self.blocks = nn.ModuleList(Block() for _ in range(BLOCKS))
+        self.final_norm = nn.LayerNorm(DIM, eps=EPS)
+
+    def forward(self, seq):
+        """seq (B, L) item ids -> hidden states (B, L, D)."""
+        L = seq.size(1)
+        keep = (seq > 0).unsqueeze(-1).float()
+        x = self.item_emb(seq) * math.sqrt(DIM) + self.pos_emb(torch.arange(L))
+        x = self.drop(x) * keep
+        causal = torch.ones(L, L, dtype=torch.bool).triu(1)  # True = may not attend
+        for block in self.blocks:
+            x = block(x, causal) * keep
+        return self.final_norm(x)
+
+    def logits(self, h):
+        return h @ self.item_emb.weight[1:].T  # item i scored at column i - 1
+
+
+@torch.no_grad()
+def evaluate(model, inputs, test_items, k=10, batch=256):
+    model.eval()
+    hits, ndcg = 0.0, 0.0
+    for start in range(0, len(inputs), batch):
+        scores = model.logits(model(inputs[start:start + batch])[:, -1])  # (B, I)
+        target = scores.gather(1, (test_items[start:start + batch] - 1).unsqueeze(1))
+        rank = (scores > target).sum(1).float()
+        top = rank < k
+        hits += top.sum().item()
+        ndcg += (top.float() / torch.log2(rank + 2)).sum().item()
+    return hits / len(inputs), ndcg / len(inputs)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--data", required=True)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--eval", action="store_true", help="report HR@10 / NDCG@10 on the test items")
+    args = p.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    inputs, targets, eval_inputs, test_items, n_items = load_sequences(args.data)
+    model = SASRec(n_items)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98))
+    gen = torch.Generator().manual_seed(args.seed)
+    B = args.batch_size
+
+    samples, loss_val, train_seconds = 0, float("nan"), 0.0
+    for _ in range(args.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(inputs), generator=gen)
+        for start in range(0, len(perm), B):
+            idx = perm[start:start + B]
+            seq, tgt = inputs[idx], targets[idx]
+            logits = model.logits(model(seq))  # (B, L, I)
+            # Padding targets (0) become -1 and are ignored; the mean runs over real targets.
+            loss = F.cross_entropy(logits.reshape(-1, n_items), (tgt - 1).reshape(-1), ignore_index=-1)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            samples += len(idx)
+        loss_val = loss.item()
+        train_seconds += time.perf_counter() - t0
+
+    result = {
+        "peer": "pytorch", "model": "sasrec", "torch": torch.__version__,
+        "threads": args.threads, "batch_size": B, "epochs": args.epochs,
+        "samples": samples, "train_seconds": train_seconds,
+        "samples_per_second": samples / train_seconds if train_seconds > 0 else 0.0,
+        "final_loss": loss_val,
+    }
+    if args.eval:
+        result["hr@10"], result["ndcg@10"] = evaluate(model, eval_inputs, test_items)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

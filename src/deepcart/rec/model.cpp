@@ -1,0 +1,64 @@
+#include "deepcart/rec/model.h"
+
+#include "deepcart/core/error.h"
+#include "deepcart/rec/bpr_mf.h"
+#include "deepcart/rec/gmf.h"
+#include "deepcart/rec/gru4rec.h"
+#include "deepcart/rec/mlp.h"
+#include "deepcart/rec/neumf.h"
+#include "deepcart/rec/sasrec.h"
+
+namespace deepcart::rec {
+
+RecFamily rec_family(const std::string& arch) {
+  if (arch == "pop") return RecFamily::kPop;
+  if (arch == "bpr-mf" || arch == "gmf" || arch == "ncf-mlp" || arch == "neumf" || arch == "mlp") {
+    return RecFamily::kPair;
+  }
+  if (arch == "sasrec" || arch == "gru4rec") return RecFamily::kSeq;
+  throw Error("--model: expected pop, bpr-mf, gmf, ncf-mlp, neumf, mlp, sasrec or gru4rec, found '" +
+              arch + "'");
+}
+
+namespace {
+
+template <typename Options>
+nlohmann::json resolve(const std::string& arch, const nlohmann::json& hp) {
+  nlohmann::json full = hp.get<Options>();
+  for (const auto& [key, value] : hp.items()) {
+    if (!full.contains(key)) {
+      throw Error(arch + ": unknown hyper-parameter '" + key + "' (known: " + full.dump() + ")");
+    }
+  }
+  return full;
+}
+
+}  // namespace
+
+nlohmann::json rec_resolve_hparams(const std::string& arch, const nlohmann::json& hp) {
+  if (arch == "pop") return hp;
+  if (arch == "bpr-mf") return resolve<MfOptions>(arch, hp);
+  if (arch == "gmf") return resolve<GmfOptions>(arch, hp);
+  if (arch == "neumf") return resolve<NeuMfOptions>(arch, hp);
+  if (arch == "mlp" || arch == "ncf-mlp") return resolve<MlpOptions>(arch, hp);
+  if (arch == "sasrec") return resolve<SasRecOptions>(arch, hp);
+  if (arch == "gru4rec") return resolve<Gru4RecOptions>(arch, hp);
+  rec_family(arch);  // throws the message listing the architectures
+  return hp;
+}
+
+std::shared_ptr<PairModelImpl> make_pair_model(const std::string& arch, const nlohmann::json& hp) {
+  if (arch == "bpr-mf") return std::make_shared<BprMfImpl>(hp.get<MfOptions>());
+  if (arch == "gmf") return std::make_shared<GmfImpl>(hp.get<GmfOptions>());
+  if (arch == "neumf") return std::make_shared<NeuMfImpl>(hp.get<NeuMfOptions>());
+  if (arch == "mlp" || arch == "ncf-mlp") return std::make_shared<MlpImpl>(hp.get<MlpOptions>());
+  throw Error("'" + arch + "' is not a pair model");
+}
+
+std::shared_ptr<SeqModelImpl> make_seq_model(const std::string& arch, const nlohmann::json& hp) {
+  if (arch == "sasrec") return std::make_shared<SasRecImpl>(hp.get<SasRecOptions>());
+  if (arch == "gru4rec") return std::make_shared<Gru4RecImpl>(hp.get<Gru4RecOptions>());
+  throw Error("'" + arch + "' is not a sequence model");
+}
+
+}  // namespace deepcart::rec
