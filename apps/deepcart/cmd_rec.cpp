@@ -233,7 +233,7 @@ void register_rec(CLI::App& app) {
   // train
   {
     auto* cmd = rec->add_subcommand("train", "train a recommender (pop, bpr-mf, gmf, ncf-mlp, "
-                                             "neumf, sasrec, gru4rec, or the seed's mlp)");
+                                             "neumf, sasrec, gru4rec, ease, or the seed's mlp)");
     auto common = std::make_shared<Common>();
     auto d = std::make_shared<DataFlags>();
     auto arch = std::make_shared<std::string>("mlp");
@@ -249,7 +249,7 @@ void register_rec(CLI::App& app) {
     cfg->train.patience = 3;
     add_common(cmd, *common);
     cmd->add_option("--model", *arch, "architecture")
-        ->check(CLI::IsMember({"pop", "bpr-mf", "gmf", "ncf-mlp", "neumf", "mlp", "sasrec", "gru4rec"}))
+        ->check(CLI::IsMember({"pop", "bpr-mf", "gmf", "ncf-mlp", "neumf", "mlp", "sasrec", "gru4rec", "ease"}))
         ->capture_default_str();
     cmd->add_option("--data", *path, "interactions: CSV, MovieLens u.data/ratings.dat, or user-sequence file");
     cmd->add_option("--out", *out, "ModelFile to write (.dcm)")->required();
@@ -266,6 +266,9 @@ void register_rec(CLI::App& app) {
     cmd->add_option("--init-gmf", cfg->init_gmf, "neumf: start from this trained gmf model");
     cmd->add_option("--init-mlp", cfg->init_mlp, "neumf: start from this trained ncf-mlp model");
     cmd->add_option("--k", *ks, "cut-offs for the test report")->capture_default_str();
+    auto l2 = std::make_shared<std::string>("50,100,200,400,800,1600");
+    cmd->add_option("--l2", *l2, "ease: L2 strengths to try; the best on validation is kept")
+        ->capture_default_str();
     add_train_flags(cmd, cfg->train);
     cmd->add_option("--monitor", cfg->train.monitor, "validation metric for early stopping "
                                                      "(default ndcg@10)");
@@ -304,6 +307,8 @@ void register_rec(CLI::App& app) {
       if (!layers->empty()) cfg->hparams["layers"] = parse_int_list(*layers, "--layers");
       else if (*arch == "ncf-mlp") cfg->hparams["layers"] = std::vector<int64_t>{64, 32, 16};
       cfg->arch = *arch;
+      cfg->l2.clear();
+      for (const auto& v : parse_name_list(*l2)) cfg->l2.push_back(std::stod(v));
       cfg->ks = {10};
       cfg->train.monitor = cfg->train.monitor.empty() ? "ndcg@10" : cfg->train.monitor;
       auto [data, split] = load_and_split(*d, *path, common->seed, common->quiet || common->json);
@@ -317,7 +322,7 @@ void register_rec(CLI::App& app) {
       model_file_write(trained.model, *out);
       if (common->json) return print_json({{"model", *out}, {"metrics", trained.model.metrics}});
       const auto& r = trained.result;
-      if (*arch != "pop") {
+      if (*arch != "pop" && *arch != "ease") {
         std::printf("trained %s (%s) in %.1f s: %d epochs, best %d, %.0f examples/s\n", out->c_str(),
                     arch->c_str(), r.seconds, r.epochs_run, r.best_epoch, r.examples_per_second);
         std::printf("validation: %s\n", metric_line(r.best_metrics).c_str());

@@ -54,6 +54,7 @@ double test_hr10(const std::string& arch, const RecDataset& d, const RecSplit& s
   c.train.lr = arch == "bpr-mf" ? 0.01 : 0.003;
   c.train.quiet = true;
   c.train.seed = 3;
+  c.train.monitor = "ndcg@10";
   if (arch == "sasrec" || arch == "gru4rec") c.hparams = {{"max_len", 10}, {"dim", 32}};
   RecTrainOutput out = rec_train(d, split, c);
   Recommender model(out.model);
@@ -66,7 +67,7 @@ TEST(RecModels, EveryModelBeatsPopularityOnPlantedTastes) {
   const double pop = test_hr10("pop", d, split, 1);
   EXPECT_LT(pop, 0.6) << "the set must not be solvable by popularity";
   for (const auto& [arch, epochs] : std::vector<std::pair<std::string, int>>{
-           {"bpr-mf", 15}, {"gmf", 15}, {"ncf-mlp", 15}, {"neumf", 15}, {"sasrec", 15}, {"gru4rec", 15}}) {
+           {"bpr-mf", 15}, {"gmf", 15}, {"ncf-mlp", 15}, {"neumf", 15}, {"sasrec", 15}, {"gru4rec", 15}, {"ease", 1}}) {
     const double hr = test_hr10(arch, d, split, epochs);
     EXPECT_GT(hr, pop + 0.15) << arch << " HR@10 " << hr << " vs pop " << pop;
     std::printf("%s HR@10 %.3f (pop %.3f)\n", arch.c_str(), hr, pop);
@@ -118,7 +119,7 @@ TEST(RecModels, NeuMfStartsAsTheMeanOfGmfAndMlp) {
 TEST(RecModels, RecommendSkipsSeenItemsAndServesAnonymousHistories) {
   RecDataset d = planted_taste();
   RecSplit split = split_leave_one_out(d);
-  for (const std::string arch : {"bpr-mf", "sasrec", "pop"}) {
+  for (const std::string arch : {"bpr-mf", "sasrec", "pop", "ease"}) {
     RecTrainConfig c;
     c.arch = arch;
     c.train.epochs = 2;

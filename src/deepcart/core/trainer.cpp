@@ -238,6 +238,7 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
   const auto t0 = std::chrono::steady_clock::now();
   auto last_checkpoint = t0;
   int64_t examples_seen = 0;
+  double step_seconds = 0.0;
   bool stop = false;
 
   for (; st.epoch < o.epochs && !stop; ++st.epoch, st.step = 0, st.loss_sum = 0, st.loss_count = 0) {
@@ -248,6 +249,7 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
     for (; st.step < steps_per_epoch; ++st.step) {
       const int64_t begin = st.step * o.batch_size;
       const at::Tensor indices = order.slice(0, begin, std::min(n, begin + o.batch_size));
+      const auto step_start = std::chrono::steady_clock::now();
       std::seed_seq seq{o.seed, static_cast<uint64_t>(st.epoch), static_cast<uint64_t>(st.step)};
       std::mt19937_64 rng(seq);
       const double lr = lr_at(st.global_step, steps_per_epoch);
@@ -266,6 +268,7 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
       st.loss_count += indices.size(0);
       examples_seen += indices.size(0);
       ++st.global_step;
+      step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
       progress.step(st.step + 1, st.loss_sum / st.loss_count);
 
       if (g_stop_signal != 0) {
@@ -343,6 +346,8 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
 
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   result.examples_per_second = result.seconds > 0 ? examples_seen / result.seconds : 0.0;
+  result.step_seconds = step_seconds;
+  result.train_examples_per_second = step_seconds > 0 ? examples_seen / step_seconds : 0.0;
   result.epochs_run = st.epoch;
   result.best_epoch = st.best_epoch;
   result.history = st.history;

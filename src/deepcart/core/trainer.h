@@ -63,8 +63,10 @@ struct TrainResult {
   std::map<std::string, double> best_metrics;
   std::vector<nlohmann::json> history;
   bool stopped_early = false;
-  double seconds = 0.0;
-  double examples_per_second = 0.0;
+  double seconds = 0.0;              // all of fit(), validation included
+  double examples_per_second = 0.0;  // over `seconds`
+  double step_seconds = 0.0;         // training steps only (batch, forward, backward, update)
+  double train_examples_per_second = 0.0;  // over `step_seconds`: the figure benchmarks compare
 };
 
 class Trainer {

@@ -16,7 +16,8 @@ RecFamily rec_family(const std::string& arch) {
     return RecFamily::kPair;
   }
   if (arch == "sasrec" || arch == "gru4rec") return RecFamily::kSeq;
-  throw Error("--model: expected pop, bpr-mf, gmf, ncf-mlp, neumf, mlp, sasrec or gru4rec, found '" +
+  if (arch == "ease") return RecFamily::kItemItem;
+  throw Error("--model: expected pop, bpr-mf, gmf, ncf-mlp, neumf, mlp, sasrec, gru4rec or ease, found '" +
               arch + "'");
 }
 
@@ -36,7 +37,7 @@ nlohmann::json resolve(const std::string& arch, const nlohmann::json& hp) {
 }  // namespace
 
 nlohmann::json rec_resolve_hparams(const std::string& arch, const nlohmann::json& hp) {
-  if (arch == "pop") return hp;
+  if (arch == "pop" || arch == "ease") return hp;
   if (arch == "bpr-mf") return resolve<MfOptions>(arch, hp);
   if (arch == "gmf") return resolve<GmfOptions>(arch, hp);
   if (arch == "neumf") return resolve<NeuMfOptions>(arch, hp);

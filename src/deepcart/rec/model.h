@@ -41,7 +41,7 @@ class SeqModelImpl : public torch::nn::Module {
 };
 
 // Architecture names and their family.
-enum class RecFamily { kPop, kPair, kSeq };
+enum class RecFamily { kPop, kPair, kSeq, kItemItem };
 RecFamily rec_family(const std::string& arch);  // throws Error for unknown names
 
 // Every hyper-parameter of `arch`: the given ones, defaults for the rest; unknown keys are errors.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "deepcart/core/error.h"
+#include "deepcart/rec/ease.h"
 #include "deepcart/rec/interactions.h"
 #include "deepcart/rec/model.h"
 #include "deepcart/rec/neumf.h"
@@ -248,6 +249,42 @@ RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrain
   }
   if (config.ks.empty()) config.ks = {10};
   if (config.train.monitor.empty()) config.train.monitor = "ndcg@" + std::to_string(config.ks[0]);
+  if (family == RecFamily::kItemItem) {
+    // Closed form: one solve per L2 strength, the best on validation kept.
+    if (config.l2.empty()) throw Error("--l2: expected at least one value");
+    at::Tensor x = ease_matrix(split.train, data.num_items());
+    at::Tensor gram = torch::mm(x.t(), x);
+    ValidationSet valid(split, config.ks);
+    const std::string metric = config.train.monitor;
+    double best = -1;
+    nlohmann::json tried = nlohmann::json::array();
+    at::Tensor best_b;
+    for (double l2 : config.l2) {
+      at::Tensor b = ease_fit(gram, l2);
+      auto m = valid.run([&](const at::Tensor& u) { return torch::mm(x.index_select(0, u), b); },
+                         data.num_items(), 256);
+      if (!m.count(metric)) throw Error("--monitor: ease reports ndcg/hr/recall/precision/map/mrr@K, not '" + metric + "'");
+      const double value = m.at(metric);
+      tried.push_back({{"l2", l2}, {metric, value}});
+      if (!config.train.quiet) std::fprintf(stderr, "ease l2 %g: validation %s %.4f\n", l2, metric.c_str(), value);
+      if (value > best) {
+        best = value;
+        best_b = b;
+        hp["l2"] = l2;
+        out.result.best_metrics = m;
+      }
+    }
+    // The strength is chosen; the final weights use every training interaction, validation
+    // items included (the test items stay unseen).
+    std::vector<std::vector<int64_t>> all = split.train;
+    for (size_t u = 0; u < all.size(); ++u) all[u].insert(all[u].end(), split.valid[u].begin(), split.valid[u].end());
+    at::Tensor x_all = ease_matrix(all, data.num_items());
+    best_b = ease_fit(torch::mm(x_all.t(), x_all), hp["l2"].get<double>());
+    file.hparams = hp;
+    file.tensors.emplace_back("model/B", best_b);
+    file.metrics = {{"validation", out.result.best_metrics}, {"l2_search", tried}};
+    return out;
+  }
   if (family == RecFamily::kPair) {
     auto model = make_pair_model(config.arch, hp);
     if (config.arch == "neumf" && (!config.init_gmf.empty() || !config.init_mlp.empty())) {
@@ -280,7 +317,11 @@ RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrain
                   {"best_epoch", out.result.best_epoch},
                   {"epochs_run", out.result.epochs_run},
                   {"train_seconds", out.result.seconds},
-                  {"examples_per_second", out.result.examples_per_second}};
+                  {"examples_per_second", out.result.examples_per_second},
+                  {"step_seconds", out.result.step_seconds},
+                  {"train_examples_per_second", out.result.train_examples_per_second},
+                  {"threads", at::get_num_threads()},
+                  {"batch_size", config.train.batch_size}};
   return out;
 }
 

@@ -22,6 +22,7 @@ struct RecTrainConfig {
   int negatives = 4;  // sampled per positive (pair models; sequence models with bce/bpr use 1)
   std::vector<int> ks = {10};  // validation cut-offs; the Trainer monitors ndcg@<first>
   std::string init_gmf, init_mlp;  // neumf: start from trained gmf and ncf-mlp ModelFiles
+  std::vector<double> l2 = {50, 100, 200, 400, 800, 1600};  // ease: chosen on validation
   TrainOptions train;
 };
 

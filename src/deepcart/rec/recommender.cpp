@@ -54,6 +54,9 @@ Recommender::Recommender(ModelFile file) : file_(std::move(file)) {
     file_.load_module("model/", *seq_);
     seq_->eval();
     vectors = seq_->item_vectors().detach();
+  } else if (family_ == RecFamily::kItemItem) {
+    ease_ = file_.tensor("model/B");
+    vectors = ease_;
   } else {
     vectors = popularity_.unsqueeze(1);
   }
@@ -82,6 +85,16 @@ at::Tensor Recommender::score_users(const at::Tensor& users,
     at::Tensor hidden = seq_->encode(rec_pad_histories(h, seq_->max_len()));
     return torch::mm(hidden.select(1, hidden.size(1) - 1), seq_->item_vectors().t());  // (B, I)
   }
+  if (ease_.defined()) {
+    const auto& source = histories ? *histories : history_;
+    at::Tensor x = torch::zeros({users.size(0), items_.size()});
+    float* row = x.data_ptr<float>();
+    auto u = users.accessor<int64_t, 1>();
+    for (int64_t j = 0; j < users.size(0); ++j, row += items_.size()) {
+      for (int64_t i : source.at(u[j])) row[i] = 1.0f;
+    }
+    return torch::mm(x, ease_);  // (B, I)
+  }
   return popularity_.unsqueeze(0).expand({users.size(0), items_.size()}).clone();
 }
 
@@ -90,6 +103,10 @@ at::Tensor Recommender::score_history(const std::vector<int64_t>& history) {
   if (seq_) {
     at::Tensor hidden = seq_->encode(rec_pad_histories({&history}, seq_->max_len()));
     return torch::mv(seq_->item_vectors(), hidden[0][hidden.size(1) - 1]);  // (I)
+  }
+  if (ease_.defined()) {
+    // The sum of the history's rows of B: X_u B without building X_u.
+    return ease_.index_select(0, torch::tensor(history, torch::kLong)).sum(0);  // (I)
   }
   if (pair_ && !history.empty()) {
     // Cold start: the items most like the history's mean item vector.
@@ -127,12 +144,16 @@ std::vector<std::string> Recommender::because(const std::vector<int64_t>& histor
 std::vector<ScoredItem> Recommender::top(at::Tensor scores, int k, const std::vector<int64_t>& history,
                                          int reasons) {
   if (k < 1) throw Error("--k: expected at least 1, found " + std::to_string(k));
-  const int64_t available = (scores > -std::numeric_limits<float>::infinity()).sum().item<int64_t>();
+  const float* s = scores.data_ptr<float>();
+  const int64_t available = std::count_if(s, s + scores.numel(), [](float v) {
+    return v > -std::numeric_limits<float>::infinity();
+  });
   auto [values, indices] = scores.topk(std::min<int64_t>(k, available));
   std::vector<ScoredItem> out;
+  auto v = values.accessor<float, 1>();
+  auto ix = indices.accessor<int64_t, 1>();
   for (int64_t j = 0; j < values.size(0); ++j) {
-    const int64_t item = indices[j].item<int64_t>();
-    out.push_back({items_.name(item), present(values[j].item<double>()), because(history, item, reasons)});
+    out.push_back({items_.name(ix[j]), present(v[j]), because(history, ix[j], reasons)});
   }
   return out;
 }
@@ -145,9 +166,12 @@ std::vector<ScoredItem> Recommender::recommend(const std::string& user, int k, b
                 " users (e.g. '" + users_.name(0) + "'); pass --history for a new customer");
   }
   c10::InferenceMode guard;
-  at::Tensor scores = score_users(torch::tensor({u}, torch::kLong))[0].clone();  // (I)
+  at::Tensor scores = (ease_.defined() ? score_history(history_[u])
+                                        : score_users(torch::tensor({u}, torch::kLong))[0])
+                          .contiguous().clone();  // (I)
   if (exclude_seen) {
-    for (int64_t item : seen_[u]) scores[item] = -std::numeric_limits<float>::infinity();
+    float* s = scores.data_ptr<float>();
+    for (int64_t item : seen_[u]) s[item] = -std::numeric_limits<float>::infinity();
   }
   return top(scores, k, history_[u], reasons);
 }
@@ -161,8 +185,9 @@ std::vector<ScoredItem> Recommender::recommend_history(const std::vector<std::st
     ids.push_back(id);
   }
   c10::InferenceMode guard;
-  at::Tensor scores = score_history(ids).clone();
-  for (int64_t item : ids) scores[item] = -std::numeric_limits<float>::infinity();
+  at::Tensor scores = score_history(ids).contiguous().clone();
+  float* s = scores.data_ptr<float>();
+  for (int64_t item : ids) s[item] = -std::numeric_limits<float>::infinity();
   return top(scores, k, ids, reasons);
 }
 

@@ -69,6 +69,7 @@ class Recommender {
   RecFamily family_;
   std::shared_ptr<PairModelImpl> pair_;
   std::shared_ptr<SeqModelImpl> seq_;
+  at::Tensor ease_;  // (I, I) item-item weights
   data::IdMap users_, items_;
   std::vector<std::vector<int64_t>> history_;  // per user, time order
   std::vector<std::vector<int64_t>> seen_;     // per user, sorted unique
