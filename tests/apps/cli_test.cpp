@@ -132,4 +132,52 @@ TEST_F(CliTest, TrainEvalRecommendAndSigterm) {
       << mismatch.out;
 }
 
+TEST_F(CliTest, RecArchitecturesEvalHistoryAllAndSimilar) {
+  ASSERT_EQ(run("datagen --out " + dir_ + "/shop --users 200 --items 80 --quiet").code, 0);
+  const std::string data = dir_ + "/shop/events.csv", model = dir_ + "/bpr.dcm";
+  Result train = run("rec train --model bpr-mf --data " + data + " --out " + model +
+                     " --epochs 3 --split random:0.2 --quiet --json");
+  ASSERT_EQ(train.code, 0) << train.out;
+  auto t = nlohmann::json::parse(train.out);
+  EXPECT_TRUE(t.at("metrics").at("test").contains("map@20"));
+  EXPECT_NE(t.at("metrics").at("protocol").get<std::string>().find("per-user random holdout: 20% test"),
+            std::string::npos);
+
+  // eval repeats the stored split: the same numbers as at the end of training.
+  Result eval = run("rec eval --model " + model + " --json");
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  auto e = nlohmann::json::parse(eval.out);
+  EXPECT_DOUBLE_EQ(e.at("metrics").at("ndcg@10").get<double>(),
+                   t.at("metrics").at("test").at("ndcg@10").get<double>());
+  Result sampled = run("rec eval --model " + model + " --json --sampled 20 --k 10");
+  ASSERT_EQ(sampled.code, 0) << sampled.out;
+  auto sj = nlohmann::json::parse(sampled.out);
+  EXPECT_NE(sj.at("protocol").get<std::string>().find("sampled ranking against 20 negatives"), std::string::npos);
+  EXPECT_GT(sj.at("metrics").at("hr@10").get<double>(), e.at("metrics").at("hr@10").get<double>());
+
+  Result anon = run("rec recommend --model " + model + " --history i0001,i0002 --k 4 --json");
+  ASSERT_EQ(anon.code, 0) << anon.out;
+  auto a = nlohmann::json::parse(anon.out);
+  ASSERT_EQ(a.at("items").size(), 4u);
+  EXPECT_EQ(a.at("items")[0].at("because").size(), 2u);
+
+  Result unknown = run("rec recommend --model " + model + " --history i0001,nope");
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_EQ(unknown.out, "deepcart: error: --history: unknown item 'nope'\n");
+
+  Result all = run("rec recommend --model " + model + " --all " + dir_ + "/all.csv --k 3 --quiet");
+  ASSERT_EQ(all.code, 0) << all.out;
+  std::ifstream csv(dir_ + "/all.csv");
+  std::string line;
+  int lines = 0;
+  std::getline(csv, line);
+  EXPECT_EQ(line, "user_id,rank,item_id,score");
+  while (std::getline(csv, line)) ++lines;
+  EXPECT_EQ(lines, 200 * 3);
+
+  Result similar = run("rec similar --model " + model + " --item i0005 --k 3 --json");
+  ASSERT_EQ(similar.code, 0) << similar.out;
+  EXPECT_EQ(nlohmann::json::parse(similar.out).at("similar").size(), 3u);
+}
+
 }  // namespace
