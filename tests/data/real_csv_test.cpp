@@ -3,6 +3,8 @@
 // BOM inside a field) must come out as the data README states.
 #include <gtest/gtest.h>
 
+#include "shared_data.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -17,35 +19,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Where the shared data lives: $DEEPCART_SHARED_DATA, else the build's DEEPCART_SHARED_DATA_DIR.
-std::string shared_data_dir() {
-  if (const char* env = std::getenv("DEEPCART_SHARED_DATA")) return env;
-#ifdef DEEPCART_SHARED_DATA_DIR
-  return DEEPCART_SHARED_DATA_DIR;
-#else
-  return "";
-#endif
-}
 
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
-
-// Skips when the data is absent on a developer machine; CI must have it.
-#define REQUIRE_TEXT_DATA(dir)                                                       \
-  do {                                                                               \
-    if (!fs::is_directory(dir)) {                                                    \
-      if (in_ci()) FAIL() << "shared text data not found at '" << (dir) << "' (CI)"; \
-      GTEST_SKIP() << "shared text data not found at '" << (dir) << "'";             \
-    }                                                                                \
-  } while (0)
-
-std::string text_dir() { return shared_data_dir() + "/text"; }
+std::string text_dir() { return ::deepcart::test_data::shared_data_dir() + "/text"; }
 
 TEST(RealCsvTest, EveryCsvParsesWithKnownRecordCounts) {
   const std::string dir = text_dir();
-  REQUIRE_TEXT_DATA(dir);
+  REQUIRE_SHARED_DATA(dir);
   const std::map<std::string, int64_t> expected = {
       {"womens-clothing-reviews.csv", 23486},
       {"online_shopping_10_cats.csv", 62774},
@@ -71,7 +50,7 @@ TEST(RealCsvTest, EveryCsvParsesWithKnownRecordCounts) {
 
 TEST(RealCsvTest, BitextHeaderLosesItsBom) {
   const std::string dir = text_dir();
-  REQUIRE_TEXT_DATA(dir);
+  REQUIRE_SHARED_DATA(dir);
   CsvReader reader(dir + "/bitext-customer-service/bitext_customer_service_8k.csv");
   EXPECT_EQ(reader.header(),
             (std::vector<std::string>{"flags", "utterance", "category", "intent"}));
@@ -79,7 +58,7 @@ TEST(RealCsvTest, BitextHeaderLosesItsBom) {
 
 TEST(RealCsvTest, WomensReviewsHaveMultiLineFields) {
   const std::string dir = text_dir();
-  REQUIRE_TEXT_DATA(dir);
+  REQUIRE_SHARED_DATA(dir);
   CsvReader reader(dir + "/womens-clothing-reviews.csv");
   EXPECT_EQ(reader.header().front(), "");  // the unnamed pandas index column
   const int review = reader.column_index("Review Text");
@@ -92,7 +71,7 @@ TEST(RealCsvTest, WomensReviewsHaveMultiLineFields) {
 
 TEST(RealCsvTest, WomensReviewsAsTable) {
   const std::string dir = text_dir();
-  REQUIRE_TEXT_DATA(dir);
+  REQUIRE_SHARED_DATA(dir);
   const Table table = read_table(dir + "/womens-clothing-reviews.csv", {});
   EXPECT_EQ(table.num_rows(), 23486);
   EXPECT_EQ(table.report.rows_skipped, 0);
@@ -107,7 +86,7 @@ TEST(RealCsvTest, WomensReviewsAsTable) {
 
 TEST(RealCsvTest, OnlineShoppingHasOneEmptyReviewAndAStrayBom) {
   const std::string dir = text_dir();
-  REQUIRE_TEXT_DATA(dir);
+  REQUIRE_SHARED_DATA(dir);
   TableOptions options;
   options.columns = {
       {"cat", ColumnType::kString}, {"label", ColumnType::kInt}, {"review", ColumnType::kString}};

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "shared_data.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -595,32 +597,10 @@ TEST(RecSplitByName, ParsesSpecsAndRejectsOthers) {
 // ---------------------------------------------------------------------------------------------
 // Real data (../shared/data/rec)
 
-std::string shared_data_dir() {
-  if (const char* env = std::getenv("DEEPCART_SHARED_DATA")) return env;
-#ifdef DEEPCART_SHARED_DATA_DIR
-  return DEEPCART_SHARED_DATA_DIR;
-#else
-  return "";
-#endif
-}
-
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
-
-// Skips when the data is absent on a developer machine; CI must have it.
-#define REQUIRE_REC_DATA(dir)                                                       \
-  do {                                                                              \
-    if (!fs::is_directory(dir)) {                                                   \
-      if (in_ci()) FAIL() << "shared rec data not found at '" << (dir) << "' (CI)"; \
-      GTEST_SKIP() << "shared rec data not found at '" << (dir) << "'";             \
-    }                                                                               \
-  } while (0)
 
 TEST(RecDatasetReal, MovieLens100kAutoDetected) {
-  const std::string dir = shared_data_dir() + "/rec";
-  REQUIRE_REC_DATA(dir);
+  const std::string dir = ::deepcart::test_data::shared_data_dir() + "/rec";
+  REQUIRE_SHARED_DATA(dir);
   const RecDataset d = rec_dataset_read(dir + "/ml-100k/u.data", {});
   EXPECT_EQ(d.num_users(), 943);
   EXPECT_EQ(d.num_items(), 1682);
@@ -634,8 +614,8 @@ TEST(RecDatasetReal, MovieLens100kAutoDetected) {
 TEST(RecDatasetReal, MovieLens100kLikedTenCore) {
   // Reference counts from an independent Python script over the same file: 55,375 ratings
   // >= 4, of which an iterated 10-core keeps 52,764 by 887 users on 822 items.
-  const std::string dir = shared_data_dir() + "/rec";
-  REQUIRE_REC_DATA(dir);
+  const std::string dir = ::deepcart::test_data::shared_data_dir() + "/rec";
+  REQUIRE_SHARED_DATA(dir);
   RecLoadOptions options;
   options.min_rating = 4.0;
   options.min_user_interactions = 10;
@@ -651,8 +631,8 @@ TEST(RecDatasetReal, MovieLens100kLikedTenCore) {
 }
 
 TEST(RecDatasetReal, AmazonBeautySequencesAndLeaveOneOut) {
-  const std::string dir = shared_data_dir() + "/rec";
-  REQUIRE_REC_DATA(dir);
+  const std::string dir = ::deepcart::test_data::shared_data_dir() + "/rec";
+  REQUIRE_SHARED_DATA(dir);
   const RecDataset d = rec_dataset_read(dir + "/amazon-beauty/Beauty.txt", {});
   EXPECT_EQ(d.num_users(), 22363);
   EXPECT_EQ(d.num_items(), 12101);

@@ -2,6 +2,8 @@
 // benchmark reports, so a regression in loading, splitting, EASE or the metrics shows here.
 #include <gtest/gtest.h>
 
+#include "shared_data.h"
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -12,18 +14,9 @@
 namespace deepcart::rec {
 namespace {
 
-std::string data_dir() {
-  if (const char* env = std::getenv("DEEPCART_SHARED_DATA")) return env;
-  return DEEPCART_SHARED_DATA_DIR;
-}
-
 TEST(RealRec, EaseOnMovieLens100kBeatsTheTarget) {
-  const std::string path = data_dir() + "/rec/ml-100k/u.data";
-  if (!std::filesystem::exists(path)) {
-    const char* ci = std::getenv("CI");
-    if (ci && std::string(ci) == "true") FAIL() << path << " not found (CI)";
-    GTEST_SKIP() << path << " not found";
-  }
+  const std::string path = ::deepcart::test_data::shared_data_dir() + "/rec/ml-100k/u.data";
+  REQUIRE_SHARED_DATA(path);
   RecDataset data = rec_dataset_read(path, RecLoadOptions{});
   RecSplit split = split_by_name(data, "random:0.25", 0.05, 42);
   RecTrainConfig c;

@@ -11,15 +11,7 @@ namespace deepcart::rec {
 Gru4RecImpl::Gru4RecImpl(const Gru4RecOptions& o) {
   if (o.items < 1) throw Error("gru4rec: expected at least one item");
   max_len_ = o.max_len;
-  item_emb_ = register_module(
-      "item_emb", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.items + 1, o.dim).padding_idx(0)));
-  {
-    // Unit-scale rows: the default N(0, 1) makes every output logit (a D-dim dot product with
-    // these same rows) start around +-sqrt(D), which saturates the softmax.
-    torch::NoGradGuard no_grad;
-    item_emb_->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(o.dim)));
-    item_emb_->weight[0].zero_();
-  }
+  item_emb_ = register_module("item_emb", seq_item_embedding(o.items, o.dim));
   gru_ = register_module(
       "gru", torch::nn::GRU(torch::nn::GRUOptions(o.dim, o.dim).num_layers(o.layers).batch_first(true)));
   proj_ = register_module("proj", torch::nn::Linear(o.dim, o.dim));

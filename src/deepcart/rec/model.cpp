@@ -1,5 +1,9 @@
 #include "deepcart/rec/model.h"
 
+#include <torch/torch.h>
+
+#include <cmath>
+
 #include "deepcart/core/error.h"
 #include "deepcart/rec/bpr_mf.h"
 #include "deepcart/rec/gmf.h"
@@ -9,6 +13,14 @@
 #include "deepcart/rec/sasrec.h"
 
 namespace deepcart::rec {
+
+torch::nn::Embedding seq_item_embedding(int64_t items, int64_t dim) {
+  torch::nn::Embedding emb(torch::nn::EmbeddingOptions(items + 1, dim).padding_idx(0));
+  torch::NoGradGuard no_grad;
+  emb->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(dim)));
+  emb->weight[0].zero_();
+  return emb;
+}
 
 RecFamily rec_family(const std::string& arch) {
   if (arch == "pop") return RecFamily::kPop;

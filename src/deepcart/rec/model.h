@@ -8,6 +8,7 @@
 #include <string>
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
 #include <nlohmann/json.hpp>
 
 namespace deepcart::rec {
@@ -39,6 +40,11 @@ class SeqModelImpl : public torch::nn::Module {
  protected:
   int64_t max_len_ = 50;
 };
+
+// Item embeddings of a sequence model: (items + 1, dim), row 0 = padding, rows of unit scale.
+// The default N(0, 1) would start every output logit (a dot product with these same rows)
+// around +-sqrt(dim), which saturates the softmax.
+torch::nn::Embedding seq_item_embedding(int64_t items, int64_t dim);
 
 // Architecture names and their family.
 enum class RecFamily { kPop, kPair, kSeq, kItemItem };

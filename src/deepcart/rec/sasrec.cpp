@@ -36,15 +36,7 @@ SasRecImpl::SasRecImpl(const SasRecOptions& o) : options_(o) {
                 std::to_string(o.heads));
   }
   max_len_ = o.max_len;
-  item_emb_ = register_module(
-      "item_emb", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.items + 1, o.dim).padding_idx(0)));
-  {
-    // Unit-scale rows: the default N(0, 1) makes every output logit (a D-dim dot product with
-    // these same rows) start around +-sqrt(D), which saturates the softmax.
-    torch::NoGradGuard no_grad;
-    item_emb_->weight.normal_(0.0, 1.0 / std::sqrt(static_cast<double>(o.dim)));
-    item_emb_->weight[0].zero_();
-  }
+  item_emb_ = register_module("item_emb", seq_item_embedding(o.items, o.dim));
   pos_emb_ = register_module("pos_emb", torch::nn::Embedding(o.max_len, o.dim));
   blocks_ = register_module("blocks", torch::nn::ModuleList());
   for (int64_t b = 0; b < o.blocks; ++b) blocks_->push_back(SasRecBlock(o.dim, o.heads, o.dropout));
