@@ -36,5 +36,6 @@ void register_rec(CLI::App& app);
 void register_datagen(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_data(CLI::App& app);
+void register_vision(CLI::App& app);
 
 }  // namespace deepcart::cli

@@ -38,6 +38,8 @@ if [ "$WHICH" = movielens ] || [ "$WHICH" = all ]; then
   train ml-pop --model pop $S;                                   row pop "$OUT/ml-pop.json" ndcg@10 precision@10 recall@10 map@10
   train ml-bpr --model bpr-mf $S --lr 0.002 --weight-decay 1e-5 --epochs 80 --patience 8
   row bpr-mf "$OUT/ml-bpr.json" ndcg@10 precision@10 recall@10 map@10
+  train ml-mlp --model ncf-mlp --layers 64,32 $S --epochs 40 --patience 5
+  row "seed mlp (ncf-mlp --layers 64,32)" "$OUT/ml-mlp.json" ndcg@10 precision@10 recall@10 map@10
   train ml-neumf --model neumf $S --epochs 40 --patience 5;      row neumf "$OUT/ml-neumf.json" ndcg@10 precision@10 recall@10 map@10
   train ml-sasrec --model sasrec $S --epochs 100 --patience 10;  row sasrec "$OUT/ml-sasrec.json" ndcg@10 precision@10 recall@10 map@10
   train ml-ease --model ease $S;                                 row ease "$OUT/ml-ease.json" ndcg@10 precision@10 recall@10 map@10
