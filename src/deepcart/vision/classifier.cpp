@@ -77,9 +77,19 @@ at::Tensor augment_batch(const at::Tensor& images, const Augment& a, std::mt1993
     const int64_t p = a.pad_crop;
     at::Tensor padded = torch::constant_pad_nd(images, {p, p, p, p}, 0.0);  // (B, C, H+2p, W+2p)
     out = torch::empty_like(images);
+    // Images are grouped by their (dy, dx) shift: (2p + 1)^2 slice copies per batch instead of
+    // one per image.
     std::uniform_int_distribution<int64_t> shift(0, 2 * p);
+    std::vector<std::vector<int64_t>> groups((2 * p + 1) * (2 * p + 1));
     for (int64_t i = 0; i < b; ++i) {
-      out[i].copy_(padded[i].narrow(1, shift(rng), h).narrow(2, shift(rng), w));
+      const int64_t dy = shift(rng), dx = shift(rng);
+      groups[dy * (2 * p + 1) + dx].push_back(i);
+    }
+    for (size_t g = 0; g < groups.size(); ++g) {
+      if (groups[g].empty()) continue;
+      const int64_t dy = static_cast<int64_t>(g) / (2 * p + 1), dx = static_cast<int64_t>(g) % (2 * p + 1);
+      at::Tensor idx = torch::tensor(groups[g], torch::kLong);
+      out.index_copy_(0, idx, padded.index_select(0, idx).narrow(2, dy, h).narrow(3, dx, w));
     }
   }
   if (a.flip) {
