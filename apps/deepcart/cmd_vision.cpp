@@ -97,8 +97,9 @@ void register_vision(CLI::App& app) {
         }
       }
       if (common->json) return print_json(report.to_json(classes));
-      std::printf("%s on %s test: accuracy %.4f  macro-F1 %.4f  ECE %.4f\n", model_path->c_str(),
-                  data->c_str(), report.accuracy, report.macro_f1, report.ece);
+      std::printf("%s on %s test: accuracy %.4f  macro-F1 %.4f  ECE %.4f  (%.0f images/s)\n",
+                  model_path->c_str(), data->c_str(), report.accuracy, report.macro_f1, report.ece,
+                  report.images_per_second);
       std::printf("  %-14s %9s %9s %9s\n", "class", "precision", "recall", "F1");
       for (size_t c = 0; c < classes.size(); ++c) {
         std::printf("  %-14s %9.4f %9.4f %9.4f\n", classes[c].c_str(), report.precision[c],

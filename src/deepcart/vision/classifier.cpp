@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 
@@ -206,7 +207,9 @@ at::Tensor ImageClassifier::probabilities(const at::Tensor& images, int64_t batc
 
 VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test) {
   const int64_t classes = static_cast<int64_t>(model.classes().size());
+  const auto t0 = std::chrono::steady_clock::now();
   at::Tensor probs = model.probabilities(test.images);  // (N, classes)
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto [confidence, predicted] = probs.max(1);
   VisionReport r;
   r.confusion.assign(classes, std::vector<int64_t>(classes, 0));
@@ -229,6 +232,7 @@ VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test) {
   }
   for (int b = 0; b < kBins; ++b) r.ece += std::abs(bin_acc[b] - bin_conf[b]) / n;
   r.accuracy = static_cast<double>(correct) / n;
+  r.images_per_second = seconds > 0 ? n / seconds : 0.0;
   for (int64_t c = 0; c < classes; ++c) {
     int64_t tp = r.confusion[c][c], predicted_c = 0, actual_c = 0;
     for (int64_t k = 0; k < classes; ++k) {
@@ -251,6 +255,7 @@ nlohmann::json VisionReport::to_json(const std::vector<std::string>& classes) co
     per_class.push_back({{"class", classes[c]}, {"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}});
   }
   return {{"accuracy", accuracy}, {"macro_f1", macro_f1}, {"ece", ece},
+          {"images_per_second", images_per_second},
           {"per_class", per_class}, {"confusion", confusion}};
 }
 

@@ -71,6 +71,7 @@ class ImageClassifier {
 
 struct VisionReport {
   double accuracy = 0, macro_f1 = 0, ece = 0;
+  double images_per_second = 0;  // inference throughput of the evaluation pass
   std::vector<double> precision, recall, f1;  // per class
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
   nlohmann::json to_json(const std::vector<std::string>& classes) const;

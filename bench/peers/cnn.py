@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""The `cnn` of deepcart (src/deepcart/vision/cnn.h) in PyTorch-Python, for side-by-side speed.
+
+Two blocks of conv 3x3 (no bias) - BatchNorm - ReLU - max-pool 2, dropout 0.25, dense 128 + ReLU,
+dropout, dense 10. Trains on Fashion-MNIST (Debian's gzipped IDX files) with the same recipe as
+`deepcart vision train`: random crop after 2-pixel padding, horizontal flip, label smoothing 0.1,
+AdamW lr 0.002 weight decay 0.01. Prints one JSON line: training and inference images/s.
+"""
+import argparse, gzip, json, struct, time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+DIR = "/usr/share/datasets/fashion-mnist"
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic, = struct.unpack(">I", data[:4])
+    ndim = magic & 0xFF
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8).reshape(dims)
+
+
+class Cnn(nn.Module):
+    def __init__(self, width=32, hidden=128, classes=10, dropout=0.25):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, width, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, 2 * width, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(2 * width)
+        self.drop = nn.Dropout(dropout)
+        self.fc = nn.Linear(2 * width * 7 * 7, hidden)
+        self.out = nn.Linear(hidden, classes)
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        h = F.max_pool2d(F.relu(self.bn2(self.conv2(h))), 2)
+        h = F.relu(self.fc(self.drop(h.flatten(1))))
+        return self.out(self.drop(h))
+
+
+def augment(x, gen, pad=2):
+    """Random crop after zero padding, grouped by shift, and random horizontal flips."""
+    b, _, h, w = x.shape
+    padded = F.pad(x, (pad, pad, pad, pad))
+    shifts = torch.randint(0, 2 * pad + 1, (b, 2), generator=gen)
+    out = torch.empty_like(x)
+    for dy in range(2 * pad + 1):
+        for dx in range(2 * pad + 1):
+            idx = ((shifts[:, 0] == dy) & (shifts[:, 1] == dx)).nonzero().squeeze(1)
+            if len(idx):
+                out[idx] = padded[idx, :, dy:dy + h, dx:dx + w]
+    flip = (torch.rand(b, generator=gen) < 0.5).nonzero().squeeze(1)
+    out[flip] = out[flip].flip(3)
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--eval-batch", type=int, default=512)
+    p.add_argument("--seed", type=int, default=42)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    train_x = read_idx(f"{DIR}/train-images-idx3-ubyte.gz").unsqueeze(1)
+    train_y = read_idx(f"{DIR}/train-labels-idx1-ubyte.gz").long()
+    test_x = read_idx(f"{DIR}/t10k-images-idx3-ubyte.gz").unsqueeze(1)
+    test_y = read_idx(f"{DIR}/t10k-labels-idx1-ubyte.gz").long()
+    train_x, train_y = train_x[:55000], train_y[:55000]  # deepcart holds 5,000 out
+    mean, std = 0.2860, 0.3530
+
+    model = Cnn()
+    opt = torch.optim.AdamW(model.parameters(), lr=0.002, weight_decay=0.01)
+    seen, train_seconds, loss = 0, 0.0, torch.tensor(float("nan"))
+    for _ in range(args.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(train_x), generator=gen)
+        for start in range(0, len(perm), args.batch_size):
+            idx = perm[start:start + args.batch_size]
+            x = augment(train_x[idx].float().div_(255), gen)
+            loss = F.cross_entropy(model((x - mean) / std), train_y[idx], label_smoothing=0.1)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            seen += len(idx)
+        train_seconds += time.perf_counter() - t0
+
+    model.eval()
+    correct = 0
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for start in range(0, len(test_x), args.eval_batch):
+            x = (test_x[start:start + args.eval_batch].float().div_(255) - mean) / std
+            correct += (model(x).argmax(1) == test_y[start:start + args.eval_batch]).sum().item()
+    infer_seconds = time.perf_counter() - t0
+    print(json.dumps({
+        "peer": "pytorch", "model": "cnn", "torch": torch.__version__, "threads": args.threads,
+        "batch_size": args.batch_size, "epochs": args.epochs,
+        "train_images_per_second": seen / train_seconds,
+        "inference_images_per_second": len(test_x) / infer_seconds,
+        "test_accuracy": correct / len(test_x), "final_loss": loss.item()}))
+
+
+if __name__ == "__main__":
+    main()
