@@ -136,6 +136,18 @@ std::string format_metrics(const std::map<std::string, double>& metrics) {
 
 }  // namespace
 
+nlohmann::json TrainResult::to_json() const {
+  return {{"validation", best_metrics},
+          {"best_epoch", best_epoch},
+          {"epochs_run", epochs_run},
+          {"stopped_early", stopped_early},
+          {"train_seconds", seconds},
+          {"examples_per_second", examples_per_second},
+          {"step_seconds", step_seconds},
+          {"train_examples_per_second", train_examples_per_second},
+          {"history", history}};
+}
+
 double Trainer::lr_at(int64_t step, int64_t steps_per_epoch) const {
   const auto& o = options_;
   if (o.warmup_steps > 0 && step < o.warmup_steps) {

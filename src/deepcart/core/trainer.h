@@ -67,6 +67,9 @@ struct TrainResult {
   double examples_per_second = 0.0;  // over `seconds`
   double step_seconds = 0.0;         // training steps only (batch, forward, backward, update)
   double train_examples_per_second = 0.0;  // over `step_seconds`: the figure benchmarks compare
+
+  // What every ModelFile records of its training: validation, epochs, times, history.
+  nlohmann::json to_json() const;
 };
 
 class Trainer {

@@ -204,14 +204,8 @@ MlpTrainOutput mlp_train(const std::string& data_path, MlpTrainConfig config) {
 
   Recommender rec(file);
   out.test = rec_evaluate(rec, log, split, config.ks, config.negatives, config.train.seed);
-  nlohmann::json history = out.result.history;
-  file.metrics = {{"validation", out.result.best_metrics},
-                  {"test", out.test},
-                  {"best_epoch", out.result.best_epoch},
-                  {"epochs_run", out.result.epochs_run},
-                  {"train_seconds", out.result.seconds},
-                  {"examples_per_second", out.result.examples_per_second},
-                  {"history", history}};
+  file.metrics = out.result.to_json();
+  file.metrics["test"] = out.test;
   return out;
 }
 

@@ -313,15 +313,9 @@ RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrain
     out.result = Trainer(config.train).fit(task, file);
     file.add_module("model/", *model);
   }
-  file.metrics = {{"validation", out.result.best_metrics},
-                  {"best_epoch", out.result.best_epoch},
-                  {"epochs_run", out.result.epochs_run},
-                  {"train_seconds", out.result.seconds},
-                  {"examples_per_second", out.result.examples_per_second},
-                  {"step_seconds", out.result.step_seconds},
-                  {"train_examples_per_second", out.result.train_examples_per_second},
-                  {"threads", at::get_num_threads()},
-                  {"batch_size", config.train.batch_size}};
+  file.metrics = out.result.to_json();
+  file.metrics["threads"] = at::get_num_threads();
+  file.metrics["batch_size"] = config.train.batch_size;
   return out;
 }
 

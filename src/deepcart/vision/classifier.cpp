@@ -165,11 +165,7 @@ VisionTrainOutput vision_train(const ImageSet& train, VisionTrainConfig config) 
                       mean, std, config.augment, config.label_smoothing);
   out.result = Trainer(config.train).fit(task, file);
   file.add_module("model/", *model);
-  file.metrics = {{"validation", out.result.best_metrics},
-                  {"best_epoch", out.result.best_epoch},
-                  {"epochs_run", out.result.epochs_run},
-                  {"train_seconds", out.result.seconds},
-                  {"train_images_per_second", out.result.train_examples_per_second}};
+  file.metrics = out.result.to_json();
   return out;
 }
 
