@@ -103,3 +103,25 @@ TEST(Classifier, TrainsSavesAndLoadsWithIdenticalPredictions) {
 
 }  // namespace
 }  // namespace deepcart::vision
+
+namespace deepcart::vision {
+namespace {
+
+TEST(Cnn, FusedBatchNormGivesTheSameOutputs) {
+  torch::manual_seed(4);
+  Cnn model(CnnOptions{});
+  // Non-trivial running statistics and affine parameters.
+  torch::Tensor x = torch::randn({32, 1, 28, 28}) * 2 + 0.5;
+  model->train();
+  for (int i = 0; i < 5; ++i) model->forward(x);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor before = model->forward(x);
+  model->fuse_batchnorm();
+  torch::Tensor after = model->forward(x);
+  EXPECT_TRUE(torch::allclose(before, after, 1e-4, 1e-5)) << (before - after).abs().max();
+  EXPECT_TRUE(model->named_parameters().contains("conv1.bias")) << "the fused conv is registered";
+}
+
+}  // namespace
+}  // namespace deepcart::vision

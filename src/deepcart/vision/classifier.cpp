@@ -176,6 +176,7 @@ ImageClassifier::ImageClassifier(ModelFile file) : file_(std::move(file)) {
   model_ = Cnn(file_.hparams.get<CnnOptions>());
   file_.load_module("model/", *model_);
   model_->eval();
+  model_->fuse_batchnorm();
   classes_ = file_.meta.at("classes").get<std::vector<std::string>>();
   const auto mean = file_.meta.at("mean").get<std::vector<float>>();
   const auto std = file_.meta.at("std").get<std::vector<float>>();

@@ -19,7 +19,33 @@ CnnImpl::CnnImpl(const CnnOptions& o) : options_(o) {
   out_ = register_module("out", torch::nn::Linear(o.hidden, o.classes));
 }
 
+void CnnImpl::fuse_batchnorm() {
+  if (fused_) return;
+  TORCH_CHECK(!is_training(), "fuse_batchnorm: the model must be in eval mode");
+  torch::NoGradGuard no_grad;
+  auto fold = [this](const std::string& name, torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn) {
+    at::Tensor scale = bn->weight / torch::sqrt(bn->running_var + bn->options.eps());  // (C)
+    torch::nn::Conv2d fused(torch::nn::Conv2dOptions(conv->options.in_channels(),
+                                                     conv->options.out_channels(),
+                                                     conv->options.kernel_size())
+                                .padding(conv->options.padding())
+                                .bias(true));
+    fused->weight.copy_(conv->weight * scale.reshape({-1, 1, 1, 1}));
+    fused->bias.copy_(bn->bias - bn->running_mean * scale);
+    fused->eval();
+    conv = replace_module(name, fused);
+  };
+  fold("conv1", conv1_, bn1_);
+  fold("conv2", conv2_, bn2_);
+  fused_ = true;
+}
+
 at::Tensor CnnImpl::embed(const at::Tensor& x) {
+  if (fused_) {
+    at::Tensor h = torch::max_pool2d(torch::relu(conv1_(x)), 2);
+    h = torch::max_pool2d(torch::relu(conv2_(h)), 2);
+    return torch::relu(fc_(dropout_(h.flatten(1))));
+  }
   at::Tensor h = torch::max_pool2d(torch::relu(bn1_(conv1_(x))), 2);  // (B, W, S/2, S/2)
   h = torch::max_pool2d(torch::relu(bn2_(conv2_(h))), 2);             // (B, 2W, S/4, S/4)
   return torch::relu(fc_(dropout_(h.flatten(1))));                     // (B, hidden)

@@ -31,8 +31,13 @@ class CnnImpl : public torch::nn::Module {
   // images (B, C, S, S) -> embeddings (B, hidden), before the class layer
   at::Tensor embed(const at::Tensor& images);
   const CnnOptions& options() const { return options_; }
+  // Folds each BatchNorm's running statistics into the convolution before it (inference
+  // only: the module must be in eval mode and stay there). Outputs are unchanged up to float
+  // rounding; each block saves one pass over its feature map.
+  void fuse_batchnorm();
 
  private:
+  bool fused_ = false;
   CnnOptions options_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
