@@ -3,6 +3,8 @@
 #include "deepcart/data/csv_reader.h"
 
 #include <gtest/gtest.h>
+
+#include "temp_dir.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -16,21 +18,9 @@ namespace {
 
 using Fields = std::vector<std::string>;
 
-class CsvReaderTest : public ::testing::Test {
+class CsvReaderTest : public ::deepcart::test_data::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "csv_reader_test_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::string write(const std::string& name, const std::string& bytes) {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream out(path, std::ios::binary);
-    out << bytes;
-    return path;
-  }
 
   // Every data record of a file, or the first error message as a one-element list "ERROR: ...".
   static std::vector<Fields> read_all(const std::string& path, CsvOptions options = {}) {
@@ -50,7 +40,6 @@ class CsvReaderTest : public ::testing::Test {
     return "no error";
   }
 
-  std::string dir_;
 };
 
 TEST_F(CsvReaderTest, ReadsHeaderAndRecords) {

@@ -4,6 +4,8 @@
 #include "deepcart/data/idx.h"
 
 #include <gtest/gtest.h>
+
+#include "temp_dir.h"
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -47,21 +49,11 @@ bool in_ci() {
   return ci != nullptr && std::string(ci) == "true";
 }
 
-class IdxTest : public ::testing::Test {
+class IdxTest : public ::deepcart::test_data::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "idx_test_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::string write_plain(const std::string& name, const std::string& bytes) {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream out(path, std::ios::binary);
-    out << bytes;
-    EXPECT_TRUE(out.good()) << path;
-    return path;
+    return write(name, bytes);
   }
 
   std::string write_gz(const std::string& name, const std::string& bytes) {
@@ -82,7 +74,6 @@ class IdxTest : public ::testing::Test {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
 
-  std::string dir_;
 };
 
 // Three 2x2 images with distinct pixels (0 and 255 included) and labels 9, 0, 4.

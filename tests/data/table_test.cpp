@@ -3,6 +3,8 @@
 #include "deepcart/data/table.h"
 
 #include <gtest/gtest.h>
+
+#include "temp_dir.h"
 #include <stdlib.h>
 
 #include <filesystem>
@@ -15,21 +17,9 @@ namespace {
 
 using Strings = std::vector<std::string>;
 
-class TableTest : public ::testing::Test {
+class TableTest : public ::deepcart::test_data::TempDirTest {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "table_test_XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::string write(const std::string& name, const std::string& bytes) {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream out(path, std::ios::binary);
-    out << bytes;
-    return path;
-  }
 
   static std::string error_of(const std::string& path, const TableOptions& options) {
     try {
@@ -40,7 +30,6 @@ class TableTest : public ::testing::Test {
     return "no error";
   }
 
-  std::string dir_;
 };
 
 TEST_F(TableTest, KeepsAllColumnsWithInferredTypes) {
