@@ -12,6 +12,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   # checksums (SHA-256), compression (IDX .gz files)
   libssl-dev zlib1g-dev
+  # image decoding, look-alike search (FAISS), charts (confusion heat maps)
+  libpng-dev libjpeg62-turbo-dev libfaiss-dev gnuplot-nox
   # tests
   libgtest-dev libgmock-dev
   # real product images

@@ -35,8 +35,8 @@ void add_train_flags(CLI::App* app, TrainOptions& o) {
   app->add_option("--optimizer", o.optimizer, "adam | adamw | sgd")
       ->check(CLI::IsMember({"adam", "adamw", "sgd"}))
       ->capture_default_str();
-  app->add_option("--lr-schedule", o.schedule, "constant | step | cosine")
-      ->check(CLI::IsMember({"constant", "step", "cosine"}))
+  app->add_option("--lr-schedule", o.schedule, "constant | step | cosine | onecycle")
+      ->check(CLI::IsMember({"constant", "step", "cosine", "onecycle"}))
       ->capture_default_str();
   app->add_option("--warmup-steps", o.warmup_steps, "linear warm-up steps")->capture_default_str();
   app->add_option("--step-epochs", o.step_epochs, "step schedule: epochs between decays")

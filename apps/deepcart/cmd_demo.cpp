@@ -13,6 +13,10 @@
 #include "deepcart/rec/mlp_task.h"
 #include "deepcart/rec/rec_task.h"
 #include "deepcart/rec/recommender.h"
+#include "deepcart/data/image.h"
+#include "deepcart/vision/classifier.h"
+#include "deepcart/vision/explain.h"
+#include "deepcart/vision/similar.h"
 
 namespace deepcart::cli {
 
@@ -41,15 +45,99 @@ void register_datagen(CLI::App& app) {
   });
 }
 
+namespace {
+
+// The catalogue part of the demo: train the CNN, then for a few products print the predicted
+// sheet and three look-alikes from the catalogue, and draw one Grad-CAM heat map.
+nlohmann::json vision_demo(const std::string& out, int epochs, const Common& common) {
+  vision::ImageSet train = vision::load_image_set("fashion-mnist", "train");
+  vision::ImageSet products = vision::load_image_set("fashion-mnist", "test");
+  vision::VisionTrainConfig config;
+  config.train.epochs = epochs;
+  config.train.batch_size = 128;
+  config.train.lr = 0.002;
+  config.train.optimizer = "adamw";
+  config.train.weight_decay = 0.01;
+  config.train.schedule = "onecycle";
+  config.train.seed = common.seed;
+  config.train.quiet = common.quiet;
+  config.train.metrics_log = out + "/logs/vision-cnn.jsonl";
+  config.train.checkpoint_path = out + "/models/vision-cnn.ckpt";
+  vision::VisionTrainOutput trained = vision::vision_train(train, config);
+  vision::ImageClassifier model(trained.model);
+  vision::VisionReport report = vision::vision_evaluate(model, products);
+  trained.model.metrics["test"] = {{"accuracy", report.accuracy}, {"macro_f1", report.macro_f1}};
+  model_file_write(trained.model, out + "/models/vision-cnn.dcm");
+  vision::LookAlikeIndex index = vision::LookAlikeIndex::build(model, products);
+  index.save(out + "/models/catalogue.dci");
+
+  const std::vector<int64_t> shown = {0, 1, 2};
+  at::Tensor rows = torch::tensor(shown, torch::kLong);
+  at::Tensor images = products.images.index_select(0, rows);
+  vision::Prediction prediction = model.predict(images);
+  auto found = index.search(model.embeddings(images), 3, shown);
+  nlohmann::json items = nlohmann::json::array();
+  for (size_t i = 0; i < shown.size(); ++i) {
+    nlohmann::json alike = nlohmann::json::array();
+    for (const auto& n : found[i]) {
+      alike.push_back({{"id", index.ids()[n.item]},
+                       {"category", index.classes()[index.labels()[n.item].item<int64_t>()]},
+                       {"similarity", n.similarity}});
+    }
+    items.push_back({{"id", products.ids[shown[i]]},
+                     {"true_category", products.classes[products.labels[shown[i]].item<int64_t>()]},
+                     {"sheet", model.sheet(prediction, static_cast<int64_t>(i))},
+                     {"look_alikes", alike}});
+  }
+  const std::string heat = out + "/gradcam.png";
+  at::Tensor first = images.slice(0, 0, 1);
+  const int64_t predicted = prediction.probabilities[0].argmax().item<int64_t>();
+  data::write_png(heat, vision::render_heatmap(first[0], model.grad_cam(first, predicted)));
+  return {{"model", out + "/models/vision-cnn.dcm"},
+          {"index", out + "/models/catalogue.dci"},
+          {"test_accuracy", report.accuracy},
+          {"train_seconds", trained.result.seconds},
+          {"precision_at_8", index.precision_at(8)},
+          {"products", items},
+          {"gradcam", heat}};
+}
+
+void print_catalogue(const nlohmann::json& c) {
+  std::printf("  catalogue  CNN test accuracy %.4f after %.0f s; look-alike precision@8 %.4f\n",
+              c["test_accuracy"].get<double>(), c["train_seconds"].get<double>(), c["precision_at_8"].get<double>());
+  for (const auto& p : c["products"]) {
+    const auto& sheet = p["sheet"];
+    std::printf("  %s (really %s): %s %.1f%%", p["id"].get<std::string>().c_str(),
+                p["true_category"].get<std::string>().c_str(), sheet["category"].get<std::string>().c_str(),
+                100 * sheet["confidence"].get<double>());
+    for (size_t i = 1; i < sheet["top"].size(); ++i) {
+      std::printf(", %s %.1f%%", sheet["top"][i]["category"].get<std::string>().c_str(),
+                  100 * sheet["top"][i]["probability"].get<double>());
+    }
+    std::printf("\n    looks like:");
+    for (const auto& a : p["look_alikes"]) {
+      std::printf(" %s (%s, %.3f)", a["id"].get<std::string>().c_str(), a["category"].get<std::string>().c_str(),
+                  a["similarity"].get<double>());
+    }
+    std::printf("\n");
+  }
+  std::printf("  Grad-CAM   %s\n", c["gradcam"].get<std::string>().c_str());
+}
+
+}  // namespace
+
 void register_demo(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "demo", "the main job: generate the demo shop, clean, train, evaluate, recommend, report");
   auto common = std::make_shared<Common>();
   auto out = std::make_shared<std::string>("demo-out");
   auto epochs = std::make_shared<int>(15);
+  auto vision_epochs = std::make_shared<int>(1);
   add_common(cmd, *common);
   cmd->add_option("--out", *out, "output folder")->capture_default_str();
   cmd->add_option("--epochs", *epochs, "recommender epochs (early stopping on validation)")
+      ->capture_default_str();
+  cmd->add_option("--vision-epochs", *vision_epochs, "product-photo CNN epochs on Fashion-MNIST (0 = skip)")
       ->capture_default_str();
   cmd->callback([=] {
     namespace fs = std::filesystem;
@@ -62,14 +150,14 @@ void register_demo(CLI::App& app) {
     fs::create_directories(*out + "/models");
     fs::create_directories(*out + "/logs");
 
-    say("[1/5] generating the demo shop (synthetic behaviour log)\n");
+    say("[1/6] generating the demo shop (synthetic behaviour log)\n");
     data::ShopOptions shop;
     shop.seed = common->seed;
     auto generated = data::shop_generate(*out + "/shop", shop);
     say("      %lld events, %lld purchases, %lld empty cells\n", (long long)generated.events,
         (long long)generated.purchases, (long long)generated.missing_cells);
 
-    say("[2/5] cleaning and [3/5] training the MLP recommender (64-32-1, BCE, Adam)\n");
+    say("[2/6] cleaning and [3/6] training the MLP recommender (64-32-1, BCE, Adam)\n");
     rec::MlpTrainConfig config;
     config.columns.features = {"price", "dwell_seconds", "quantity"};
     config.table.fill_missing = 0.0;
@@ -114,8 +202,8 @@ void register_demo(CLI::App& app) {
     sasrec_trained.model.metrics["test"] = sasrec_test;
     model_file_write(sasrec_trained.model, *out + "/models/rec-sasrec.dcm");
 
-    say("[4/5] evaluating on held-out purchases (leave-one-out, full ranking)\n");
-    say("[5/5] recommending for three customers, with reasons\n");
+    say("[4/6] evaluating on held-out purchases (leave-one-out, full ranking)\n");
+    say("[5/6] recommending for three customers, with reasons\n");
     nlohmann::json recs = nlohmann::json::object();
     for (int64_t u = 0; u < std::min<int64_t>(3, sasrec.users().size()); ++u) {
       const std::string user = sasrec.users().name(u);
@@ -124,6 +212,11 @@ void register_demo(CLI::App& app) {
         items.push_back({{"item", s.item}, {"score", s.score}, {"because", s.because}});
       }
       recs[user] = items;
+    }
+    nlohmann::json catalogue = nlohmann::json::object();
+    if (*vision_epochs > 0) {
+      say("[6/6] product photos: a CNN on Fashion-MNIST, its test images as the shop's catalogue\n");
+      catalogue = vision_demo(*out, *vision_epochs, *common);
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -139,6 +232,7 @@ void register_demo(CLI::App& app) {
         {"test", trained.test},
         {"sasrec", {{"test", sasrec_test}, {"protocol", split.protocol}}},
         {"recommendations", recs},
+        {"catalogue", catalogue},
         {"threads", at::get_num_threads()},
         {"seconds", seconds}};
     std::ofstream(*out + "/report.json") << summary.dump(2) << "\n";
@@ -169,6 +263,7 @@ void register_demo(CLI::App& app) {
         std::printf("\n");
       }
     }
+    if (!catalogue.empty()) print_catalogue(catalogue);
     std::printf("  wrote      %s, %s/models/rec-sasrec.dcm, %s/report.json, %s/logs/  (%.1f s in all)\n",
                 model_path.c_str(), out->c_str(), out->c_str(), out->c_str(), seconds);
   });

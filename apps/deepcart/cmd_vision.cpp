@@ -1,27 +1,106 @@
-// deepcart vision train | eval
+// deepcart vision train | eval | predict | index | similar | explain
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 
 #include "cli_common.h"
 #include "deepcart/core/error.h"
+#include "deepcart/core/plot.h"
 #include "deepcart/vision/classifier.h"
+#include "deepcart/vision/explain.h"
+#include "deepcart/vision/similar.h"
 
 namespace deepcart::cli {
+namespace {
+
+constexpr const char* kSourceHelp =
+    "fashion-mnist (Debian's dataset-fashion-mnist), a folder with one sub-folder of PNG/JPEG "
+    "images per category, or a CSV manifest path,category[,attributes] (attributes |-separated)";
+
+// The test images for a model: Fashion-MNIST's test split, or a folder/manifest read at the
+// model's own size and channels.
+vision::ImageSet test_set_for(const vision::ImageClassifier& model, const std::string& source) {
+  vision::ImageSourceOptions o;
+  o.channels = model.options().channels;
+  o.size = model.options().rows;
+  return vision::load_image_set(source, "test", o);
+}
+
+void write_confusion_csv(const std::vector<std::vector<int64_t>>& confusion,
+                         const std::vector<std::string>& classes, const std::string& path) {
+  std::ofstream csv(path);
+  if (!csv) throw Error(path + ": cannot open for writing");
+  csv << "true\\predicted";
+  for (const auto& c : classes) csv << ",\"" << c << "\"";
+  csv << "\n";
+  for (size_t t = 0; t < classes.size(); ++t) {
+    csv << "\"" << classes[t] << "\"";
+    for (int64_t v : confusion[t]) csv << "," << v;
+    csv << "\n";
+  }
+}
+
+void print_report(const vision::VisionReport& r, const vision::ImageClassifier& model) {
+  const auto& classes = model.classes();
+  std::printf("accuracy %.4f  macro-F1 %.4f  ECE %.4f  (%.0f images/s)\n", r.accuracy, r.macro_f1, r.ece,
+              r.images_per_second);
+  std::printf("  %-20s %9s %9s %9s\n", "category", "precision", "recall", "F1");
+  for (size_t c = 0; c < classes.size(); ++c) {
+    std::printf("  %-20s %9.4f %9.4f %9.4f\n", classes[c].c_str(), r.precision[c], r.recall[c], r.f1[c]);
+  }
+  if (r.has_attributes) {
+    std::printf("attributes: mAP %.4f  micro-F1 %.4f  macro-F1 %.4f (thresholds tuned on validation)\n",
+                r.attribute_map, r.attribute_micro_f1, r.attribute_macro_f1);
+    for (size_t j = 0; j < model.attributes().size(); ++j) {
+      std::printf("  %-20s AP %.4f  F1 %.4f  threshold %.2f\n", model.attributes()[j].c_str(),
+                  r.attribute_ap[j], r.attribute_f1[j], model.thresholds()[j]);
+    }
+  }
+}
+
+void print_sheet(const std::string& name, const nlohmann::json& sheet) {
+  std::printf("%s\n  category    %s (%.1f%%)\n  top         ", name.c_str(),
+              sheet["category"].get<std::string>().c_str(), 100 * sheet["confidence"].get<double>());
+  for (size_t i = 0; i < sheet["top"].size(); ++i) {
+    std::printf("%s%s %.1f%%", i ? ", " : "", sheet["top"][i]["category"].get<std::string>().c_str(),
+                100 * sheet["top"][i]["probability"].get<double>());
+  }
+  std::printf("\n");
+  if (!sheet["attributes"].empty()) {
+    std::printf("  attributes  ");
+    bool any = false;
+    for (const auto& a : sheet["attributes"]) {
+      if (!a["present"].get<bool>()) continue;
+      std::printf("%s%s %.1f%%", any ? ", " : "", a["attribute"].get<std::string>().c_str(),
+                  100 * a["confidence"].get<double>());
+      any = true;
+    }
+    std::printf("%s\n", any ? "" : "(none above its threshold)");
+  }
+}
+
+}  // namespace
 
 void register_vision(CLI::App& app) {
-  CLI::App* vision = app.add_subcommand("vision", "product images: train, eval");
+  CLI::App* vision = app.add_subcommand("vision", "product images: train, eval, predict, index, similar, explain");
   vision->require_subcommand(1);
 
   {
-    auto* cmd = vision->add_subcommand("train", "train an image classifier");
+    auto* cmd = vision->add_subcommand("train", "train an image classifier (categories, and attributes if the data has them)");
     auto common = std::make_shared<Common>();
     auto cfg = std::make_shared<vision::VisionTrainConfig>();
     auto data = std::make_shared<std::string>("fashion-mnist");
+    auto test = std::make_shared<std::string>();
     auto out = std::make_shared<std::string>();
+    auto arch = std::make_shared<std::string>("cnn");
     auto width = std::make_shared<int64_t>(32);
+    auto depth = std::make_shared<int64_t>(2);
+    auto hidden = std::make_shared<int64_t>(128);
     auto dropout = std::make_shared<double>(0.25);
+    auto test_fraction = std::make_shared<double>(0.1);
+    auto source = std::make_shared<vision::ImageSourceOptions>();
     cfg->train.epochs = 15;
     cfg->train.batch_size = 128;
     cfg->train.lr = 0.002;
@@ -30,81 +109,229 @@ void register_vision(CLI::App& app) {
     cfg->train.schedule = "cosine";
     cfg->train.patience = 5;
     add_common(cmd, *common);
-    cmd->add_option("--model", cfg->arch, "architecture")->check(CLI::IsMember({"cnn"}))->capture_default_str();
-    cmd->add_option("--data", *data, "image source: fashion-mnist (Debian's dataset-fashion-mnist)")
+    cmd->add_option("--model", *arch, "architecture: cnn | resnet")->check(CLI::IsMember({"cnn", "resnet"}))->capture_default_str();
+    cmd->add_option("--data", *data, std::string("training images: ") + kSourceHelp)->capture_default_str();
+    cmd->add_option("--test", *test,
+                    "test images (same kinds of source); default: Fashion-MNIST's test split, or a "
+                    "seeded --test-fraction of --data");
+    cmd->add_option("--test-fraction", *test_fraction, "share of --data held out for testing when --test is not given")
         ->capture_default_str();
+    cmd->add_option("--size", source->size, "image files: resize to SIZE x SIZE")->capture_default_str();
+    cmd->add_option("--channels", source->channels, "image files: 1 grey or 3 RGB")->capture_default_str();
     cmd->add_option("--out", *out, "ModelFile to write (.dcm)")->required();
-    cmd->add_option("--width", *width, "cnn: filters of the first block")->capture_default_str();
+    cmd->add_option("--width", *width, "cnn: filters of the first block; resnet: of the first stage")->capture_default_str();
+    cmd->add_option("--depth", *depth, "resnet: residual blocks per stage")->capture_default_str();
+    cmd->add_option("--hidden", *hidden, "cnn: embedding size")->capture_default_str();
     cmd->add_option("--dropout", *dropout, "dropout before the dense layers")->capture_default_str();
-    cmd->add_option("--label-smoothing", cfg->label_smoothing, "cross-entropy label smoothing")
-        ->capture_default_str();
-    cmd->add_option("--pad-crop", cfg->augment.pad_crop, "augment: random crop after padding by N pixels")
+    cmd->add_option("--label-smoothing", cfg->label_smoothing, "cross-entropy label smoothing")->capture_default_str();
+    cmd->add_option("--pad-crop", cfg->augment.pad_crop, "augment: random crop after padding by N pixels (0 = off)")
         ->capture_default_str();
     cmd->add_option("--flip", cfg->augment.flip, "augment: random horizontal flip")->capture_default_str();
     cmd->add_option("--erase", cfg->augment.erase, "augment: random-erasing probability")->capture_default_str();
-    cmd->add_option("--valid", cfg->valid_count, "training images held out for validation")
+    cmd->add_option("--valid", cfg->valid_count, "training images held out for validation (early stopping, thresholds)")
         ->capture_default_str();
     add_train_flags(cmd, cfg->train);
     cmd->callback([=] {
       init_context(*common);
       cfg->train.seed = common->seed;
       cfg->train.quiet = common->quiet;
-      cfg->hparams = {{"width", *width}, {"dropout", *dropout}};
+      cfg->hparams = {{"arch", *arch}, {"width", *width}, {"depth", *depth}, {"hidden", *hidden}, {"dropout", *dropout}};
       if (cfg->train.checkpoint_path.empty()) cfg->train.checkpoint_path = *out + ".ckpt";
-      vision::ImageSet train = vision::image_set_named(*data, "train");
-      vision::ImageSet test = vision::image_set_named(*data, "test");
+      vision::ImageSet train = vision::load_image_set(*data, "train", *source);
+      vision::ImageSet test_images;
+      if (!test->empty()) {
+        vision::ImageSourceOptions o = *source;
+        if (*data == "fashion-mnist") o.channels = 1, o.size = 28;
+        test_images = vision::load_image_set(*test, "test", o);
+      } else if (*data == "fashion-mnist") {
+        test_images = vision::load_image_set(*data, "test");
+      } else {
+        const auto count = static_cast<int64_t>(std::max(1.0, *test_fraction * train.size()));
+        std::tie(train, test_images) = vision::hold_out(train, count, common->seed + 1);
+      }
+      if (cfg->valid_count >= train.size()) cfg->valid_count = std::max<int64_t>(1, train.size() / 10);
       vision::VisionTrainOutput trained = vision::vision_train(train, *cfg);
       vision::ImageClassifier model(trained.model);
-      vision::VisionReport report = vision::vision_evaluate(model, test);
-      trained.model.metrics["test"] = {{"accuracy", report.accuracy}, {"macro_f1", report.macro_f1},
-                                       {"ece", report.ece}};
+      vision::VisionReport report = vision::vision_evaluate(model, test_images);
+      trained.model.metrics["test"] = report.to_json(model.classes(), model.attributes());
+      trained.model.metrics["test"].erase("confusion");
       model_file_write(trained.model, *out);
       if (common->json) return print_json({{"model", *out}, {"metrics", trained.model.metrics}});
       const auto& r = trained.result;
-      std::printf("trained %s in %.1f s: %d epochs (best %d), %.0f training images/s\n", out->c_str(),
-                  r.seconds, r.epochs_run, r.best_epoch, r.train_examples_per_second);
-      std::printf("validation accuracy %.4f; test accuracy %.4f, macro-F1 %.4f, ECE %.4f\n",
-                  r.best_metrics.at("accuracy"), report.accuracy, report.macro_f1, report.ece);
+      std::printf("trained %s (%s) in %.1f s: %d epochs (best %d), %.0f training images/s\n", out->c_str(),
+                  arch->c_str(), r.seconds, r.epochs_run, r.best_epoch, r.train_examples_per_second);
+      std::printf("validation accuracy %.4f; test (%lld images): ", r.best_metrics.at("accuracy"),
+                  static_cast<long long>(test_images.size()));
+      print_report(report, model);
     });
   }
 
   {
-    auto* cmd = vision->add_subcommand("eval", "accuracy, per-class precision/recall/F1, confusion matrix, ECE");
+    auto* cmd = vision->add_subcommand("eval", "accuracy, per-class precision/recall/F1, confusion matrix, ECE, attribute mAP/F1");
     auto common = std::make_shared<Common>();
     auto model_path = std::make_shared<std::string>();
     auto data = std::make_shared<std::string>("fashion-mnist");
     auto confusion = std::make_shared<std::string>();
+    auto plot = std::make_shared<std::string>();
     add_common(cmd, *common);
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
-    cmd->add_option("--data", *data, "image source (test split)")->capture_default_str();
+    cmd->add_option("--data", *data, std::string("test images: ") + kSourceHelp + " (its test split)")->capture_default_str();
     cmd->add_option("--confusion", *confusion, "write the confusion matrix to this CSV");
+    cmd->add_option("--plot", *plot, "draw the confusion matrix as a PNG heat map (gnuplot)");
     cmd->callback([=] {
       init_context(*common);
       vision::ImageClassifier model = vision::ImageClassifier::load(*model_path);
-      vision::ImageSet test = vision::image_set_named(*data, "test");
-      vision::VisionReport report = vision::vision_evaluate(model, test);
-      const auto& classes = model.classes();
-      if (!confusion->empty()) {
-        std::ofstream csv(*confusion);
-        if (!csv) throw Error(*confusion + ": cannot open for writing");
-        csv << "true\\predicted";
-        for (const auto& c : classes) csv << ",\"" << c << "\"";
-        csv << "\n";
-        for (size_t t = 0; t < classes.size(); ++t) {
-          csv << "\"" << classes[t] << "\"";
-          for (int64_t v : report.confusion[t]) csv << "," << v;
-          csv << "\n";
+      vision::VisionReport report = vision::vision_evaluate(model, test_set_for(model, *data));
+      if (!confusion->empty()) write_confusion_csv(report.confusion, model.classes(), *confusion);
+      if (!plot->empty()) {
+        char title[160];
+        std::snprintf(title, sizeof title, "%s on %s: accuracy %.4f", model_path->c_str(), data->c_str(), report.accuracy);
+        plot_confusion(report.confusion, model.classes(), title, *plot);
+      }
+      if (common->json) return print_json(report.to_json(model.classes(), model.attributes()));
+      std::printf("%s on %s: ", model_path->c_str(), data->c_str());
+      print_report(report, model);
+      if (!plot->empty()) std::printf("confusion heat map: %s\n", plot->c_str());
+    });
+  }
+
+  {
+    auto* cmd = vision->add_subcommand("predict", "the product sheet of each image: category, top-3, attributes");
+    auto common = std::make_shared<Common>();
+    auto model_path = std::make_shared<std::string>();
+    auto images = std::make_shared<std::vector<std::string>>();
+    auto top = std::make_shared<int64_t>(3);
+    add_common(cmd, *common);
+    cmd->add_option("images", *images, "PNG/JPEG files, or fashion-mnist:test:N")->required();
+    cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
+    cmd->add_option("--top", *top, "categories to list")->check(CLI::Range(1, 100))->capture_default_str();
+    cmd->callback([=] {
+      init_context(*common);
+      vision::ImageClassifier model = vision::ImageClassifier::load(*model_path);
+      const auto& o = model.options();
+      std::vector<at::Tensor> batch;
+      for (const auto& ref : *images) batch.push_back(vision::read_query_image(ref, o.channels, o.rows, o.cols));
+      vision::Prediction p = model.predict(torch::cat(batch));
+      nlohmann::json sheets = nlohmann::json::array();
+      for (size_t i = 0; i < images->size(); ++i) {
+        nlohmann::json sheet = model.sheet(p, static_cast<int64_t>(i), *top);
+        sheet["image"] = (*images)[i];
+        sheets.push_back(sheet);
+      }
+      if (common->json) return print_json(sheets);
+      for (const auto& sheet : sheets) print_sheet(sheet["image"], sheet);
+    });
+  }
+
+  {
+    auto* cmd = vision->add_subcommand("index", "embed a catalogue of images for look-alike search");
+    auto common = std::make_shared<Common>();
+    auto model_path = std::make_shared<std::string>();
+    auto data = std::make_shared<std::string>("fashion-mnist");
+    auto split = std::make_shared<std::string>("test");
+    auto out = std::make_shared<std::string>();
+    auto k = std::make_shared<int64_t>(8);
+    add_common(cmd, *common);
+    cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
+    cmd->add_option("--data", *data, std::string("catalogue images: ") + kSourceHelp)->capture_default_str();
+    cmd->add_option("--split", *split, "fashion-mnist: train or test")->check(CLI::IsMember({"train", "test"}))->capture_default_str();
+    cmd->add_option("--out", *out, "index file to write (.dci)")->required();
+    cmd->add_option("--k", *k, "report precision@k (same category = relevant), 0 = skip")->capture_default_str();
+    cmd->callback([=] {
+      init_context(*common);
+      vision::ImageClassifier model = vision::ImageClassifier::load(*model_path);
+      vision::ImageSourceOptions o;
+      o.channels = model.options().channels;
+      o.size = model.options().rows;
+      const auto t0 = std::chrono::steady_clock::now();
+      vision::LookAlikeIndex index = vision::LookAlikeIndex::build(model, vision::load_image_set(*data, *split, o));
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      index.save(*out);
+      const double precision = *k > 0 ? index.precision_at(*k) : 0.0;
+      if (common->json) {
+        return print_json({{"index", *out}, {"items", index.size()}, {"seconds", seconds},
+                           {"precision_at_k", precision}, {"k", *k}, {"faiss", index.uses_faiss()}});
+      }
+      std::printf("indexed %lld images in %.1f s -> %s (%s search)\n", static_cast<long long>(index.size()), seconds,
+                  out->c_str(), index.uses_faiss() ? "FAISS HNSW" : "exact");
+      if (*k > 0) std::printf("precision@%lld (same category, each item against the rest): %.4f\n", static_cast<long long>(*k), precision);
+    });
+  }
+
+  {
+    auto* cmd = vision->add_subcommand("similar", "look-alike products of an image from a catalogue index");
+    auto common = std::make_shared<Common>();
+    auto model_path = std::make_shared<std::string>();
+    auto index_path = std::make_shared<std::string>();
+    auto images = std::make_shared<std::vector<std::string>>();
+    auto k = std::make_shared<int64_t>(8);
+    add_common(cmd, *common);
+    cmd->add_option("images", *images, "PNG/JPEG files, or fashion-mnist:test:N")->required();
+    cmd->add_option("--model", *model_path, "the ModelFile the index was built with")->required();
+    cmd->add_option("--index", *index_path, "catalogue index from `deepcart vision index`")->required();
+    cmd->add_option("--k", *k, "look-alikes per image")->check(CLI::Range(1, 1000))->capture_default_str();
+    cmd->callback([=] {
+      init_context(*common);
+      vision::ImageClassifier model = vision::ImageClassifier::load(*model_path);
+      vision::LookAlikeIndex index = vision::LookAlikeIndex::load(*index_path);
+      if (index.model_checksum() != vision::model_fingerprint(model.file())) {
+        throw Error(*index_path + ": this index was built with another model than " + *model_path +
+                    "; rebuild it with `deepcart vision index`");
+      }
+      const auto& o = model.options();
+      std::vector<at::Tensor> batch;
+      for (const auto& ref : *images) batch.push_back(vision::read_query_image(ref, o.channels, o.rows, o.cols));
+      auto found = index.search(model.embeddings(torch::cat(batch)), *k);
+      auto labels = index.labels().accessor<int64_t, 1>();
+      nlohmann::json out = nlohmann::json::array();
+      for (size_t i = 0; i < images->size(); ++i) {
+        nlohmann::json items = nlohmann::json::array();
+        for (const auto& n : found[i]) {
+          items.push_back({{"id", index.ids()[n.item]}, {"category", index.classes()[labels[n.item]]}, {"similarity", n.similarity}});
+        }
+        out.push_back({{"image", (*images)[i]}, {"similar", items}});
+      }
+      if (common->json) return print_json(out);
+      for (const auto& q : out) {
+        std::printf("%s\n", q["image"].get<std::string>().c_str());
+        for (const auto& item : q["similar"]) {
+          std::printf("  %.4f  %-28s %s\n", item["similarity"].get<double>(), item["id"].get<std::string>().c_str(),
+                      item["category"].get<std::string>().c_str());
         }
       }
-      if (common->json) return print_json(report.to_json(classes));
-      std::printf("%s on %s test: accuracy %.4f  macro-F1 %.4f  ECE %.4f  (%.0f images/s)\n",
-                  model_path->c_str(), data->c_str(), report.accuracy, report.macro_f1, report.ece,
-                  report.images_per_second);
-      std::printf("  %-14s %9s %9s %9s\n", "class", "precision", "recall", "F1");
-      for (size_t c = 0; c < classes.size(); ++c) {
-        std::printf("  %-14s %9.4f %9.4f %9.4f\n", classes[c].c_str(), report.precision[c],
-                    report.recall[c], report.f1[c]);
+    });
+  }
+
+  {
+    auto* cmd = vision->add_subcommand("explain", "Grad-CAM: a PNG of what in the image drove the category");
+    auto common = std::make_shared<Common>();
+    auto model_path = std::make_shared<std::string>();
+    auto image = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    auto category = std::make_shared<std::string>();
+    add_common(cmd, *common);
+    cmd->add_option("image", *image, "a PNG/JPEG file, or fashion-mnist:test:N")->required();
+    cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
+    cmd->add_option("--out", *out, "PNG to write: the image and its heat map side by side")->required();
+    cmd->add_option("--category", *category, "explain this category instead of the predicted one");
+    cmd->callback([=] {
+      init_context(*common);
+      vision::ImageClassifier model = vision::ImageClassifier::load(*model_path);
+      const auto& o = model.options();
+      at::Tensor x = vision::read_query_image(*image, o.channels, o.rows, o.cols);
+      vision::Prediction p = model.predict(x);
+      int64_t c = p.probabilities[0].argmax().item<int64_t>();
+      if (!category->empty()) {
+        auto it = std::find(model.classes().begin(), model.classes().end(), *category);
+        if (it == model.classes().end()) throw Error("--category: '" + *category + "' is not a category of this model");
+        c = it - model.classes().begin();
       }
+      at::Tensor cam = model.grad_cam(x, c);
+      data::write_png(*out, vision::render_heatmap(x[0], cam));
+      const double probability = p.probabilities[0][c].item<double>();
+      if (common->json) return print_json({{"image", *image}, {"category", model.classes()[c]}, {"probability", probability}, {"out", *out}});
+      std::printf("%s: %s (%.1f%%); Grad-CAM heat map written to %s\n", image->c_str(), model.classes()[c].c_str(),
+                  100 * probability, out->c_str());
     });
   }
 }

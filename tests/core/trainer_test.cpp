@@ -188,12 +188,20 @@ TEST_F(TrainerTest, LearningRateSchedules) {
   o.warmup_steps = 4;
   EXPECT_DOUBLE_EQ(Trainer(o).lr_at(0, 10), 0.25);
   EXPECT_DOUBLE_EQ(Trainer(o).lr_at(3, 10), 1.0);
+  // One-cycle over 40 steps: 10 up from lr/25 to lr, 30 down to lr/25e4.
+  o.schedule = "onecycle";
+  o.warmup_steps = 0;
+  EXPECT_NEAR(Trainer(o).lr_at(0, 10), 0.04, 1e-12);
+  EXPECT_NEAR(Trainer(o).lr_at(5, 10), 0.52, 1e-12);
+  EXPECT_NEAR(Trainer(o).lr_at(10, 10), 1.0, 1e-12);
+  EXPECT_NEAR(Trainer(o).lr_at(25, 10), (1.0 + 4e-6) / 2, 1e-12);
+  EXPECT_NEAR(Trainer(o).lr_at(40, 10), 4e-6, 1e-12);
   o.schedule = "wavy";
   try {
     Trainer(o).lr_at(5, 10);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "--lr-schedule: expected constant, step or cosine, found 'wavy'");
+    EXPECT_STREQ(e.what(), "--lr-schedule: expected constant, step, cosine or onecycle, found 'wavy'");
   }
 }
 

@@ -2,45 +2,119 @@
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <filesystem>
 
 #include "deepcart/vision/cnn.h"
+#include "deepcart/vision/net.h"
+#include "deepcart/vision/resnet.h"
+#include "temp_dir.h"
 
 namespace deepcart::vision {
 namespace {
 
-TEST(Cnn, ShapesAndEmbedding) {
-  Cnn model(CnnOptions{});
-  model->eval();
-  torch::Tensor x = torch::randn({3, 1, 28, 28});
-  EXPECT_EQ(model->forward(x).sizes(), (std::vector<int64_t>{3, 10}));
-  EXPECT_EQ(model->embed(x).sizes(), (std::vector<int64_t>{3, 128}));
-  CnnOptions rgb;
-  rgb.channels = 3;
-  rgb.size = 32;
-  rgb.classes = 5;
-  EXPECT_EQ(Cnn(rgb)->forward(torch::randn({2, 3, 32, 32})).sizes(), (std::vector<int64_t>{2, 5}));
+VisionOptions options_for(const std::string& arch) {
+  VisionOptions o;
+  o.arch = arch;
+  o.width = 8;
+  return o;
 }
 
-TEST(Cnn, OverfitsATinyBatch) {
-  torch::manual_seed(0);
-  Cnn model(CnnOptions{});
-  torch::Tensor x = torch::randn({16, 1, 28, 28});
-  torch::Tensor y = torch::arange(16, torch::kLong) % 10;
-  torch::optim::Adam adam(model->parameters(), 0.003);
-  double first = 0, last = 0;
-  for (int step = 0; step < 60; ++step) {
-    adam.zero_grad();
-    auto loss = torch::cross_entropy_loss(model->forward(x), y);
-    if (step == 0) first = loss.item<double>();
-    last = loss.item<double>();
-    loss.backward();
-    adam.step();
+TEST(VisionNet, ShapesOfEveryArchitecture) {
+  for (const std::string arch : {"cnn", "resnet"}) {
+    VisionOptions o = options_for(arch);
+    o.attributes = 4;
+    VisionNet model(o);
+    model->eval();
+    torch::Tensor x = torch::randn({3, 1, 28, 28});
+    VisionOutput out = model->forward(x);
+    EXPECT_EQ(out.logits.sizes(), (std::vector<int64_t>{3, 10})) << arch;
+    EXPECT_EQ(out.attribute_logits.sizes(), (std::vector<int64_t>{3, 4})) << arch;
+    EXPECT_EQ(model->embed(x).size(0), 3) << arch;
   }
-  EXPECT_GT(first, 1.8);
-  EXPECT_LT(last, 0.05) << "from " << first;
+  // cnn: embedding = hidden; resnet on 28x28: three stages, 4W features at 7x7.
+  VisionNet resnet(options_for("resnet"));
+  EXPECT_EQ(resnet->feature_map(torch::randn({2, 1, 28, 28})).sizes(), (std::vector<int64_t>{2, 32, 7, 7}));
+  EXPECT_EQ(VisionNet(options_for("cnn"))->embed(torch::randn({2, 1, 28, 28})).sizes(), (std::vector<int64_t>{2, 128}));
+  // Larger RGB photos: resnet gets a strided stem and a fourth stage.
+  VisionOptions big = options_for("resnet");
+  big.channels = 3;
+  big.rows = big.cols = 64;
+  big.classes = 5;
+  VisionNet photo(big);
+  // 64 -> 32 (stem) -> 16 (pool) -> 16, 8, 4, 2 (stages)
+  EXPECT_EQ(photo->feature_map(torch::randn({2, 3, 64, 64})).sizes(), (std::vector<int64_t>{2, 64, 2, 2}));
+  EXPECT_EQ(photo->forward(torch::randn({2, 3, 64, 64})).logits.sizes(), (std::vector<int64_t>{2, 5}));
+  // Non-square input (two products side by side).
+  VisionOptions wide = options_for("cnn");
+  wide.cols = 56;
+  EXPECT_EQ(VisionNet(wide)->forward(torch::randn({2, 1, 28, 56})).logits.sizes(), (std::vector<int64_t>{2, 10}));
+}
+
+TEST(VisionNet, UnknownArchitectureAndBadSizesAreErrors) {
+  VisionOptions o;
+  o.arch = "vit";
+  try {
+    VisionNet bad(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "--model: expected cnn or resnet, found 'vit'");
+  }
+  o.arch = "cnn";
+  o.rows = 30;
+  try {
+    VisionNet bad(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "cnn: image rows and columns must be divisible by 4, found 30x28");
+  }
+}
+
+TEST(VisionNet, EveryArchitectureOverfitsATinyBatch) {
+  for (const std::string arch : {"cnn", "resnet"}) {
+    torch::manual_seed(0);
+    VisionNet model(options_for(arch));
+    torch::Tensor x = torch::randn({16, 1, 28, 28});
+    torch::Tensor y = torch::arange(16, torch::kLong) % 10;
+    torch::optim::Adam adam(model->parameters(), 0.01);
+    double first = 0, last = 0;
+    for (int step = 0; step < 80; ++step) {
+      adam.zero_grad();
+      auto loss = torch::cross_entropy_loss(model->forward(x).logits, y);
+      if (step == 0) first = loss.item<double>();
+      last = loss.item<double>();
+      loss.backward();
+      adam.step();
+    }
+    EXPECT_GT(first, 1.8) << arch;
+    EXPECT_LT(last, 0.05) << arch << " from " << first;
+  }
+}
+
+TEST(VisionNet, FusedBatchNormGivesTheSameOutputs) {
+  for (const std::string arch : {"cnn", "resnet"}) {
+    torch::manual_seed(4);
+    VisionNet model(options_for(arch));
+    // Non-trivial running statistics and BatchNorm scales (resnet starts its block scales at 0).
+    torch::Tensor x = torch::randn({32, 1, 28, 28}) * 2 + 0.5;
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : model->named_parameters()) {
+        if (p.key().find("bn") != std::string::npos) p.value().uniform_(0.5, 1.5);
+      }
+    }
+    model->train();
+    for (int i = 0; i < 5; ++i) model->forward(x);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    torch::Tensor before = model->forward(x).logits;
+    model->fuse_batchnorm();
+    torch::Tensor after = model->forward(x).logits;
+    EXPECT_TRUE(torch::allclose(before, after, 1e-4, 1e-4)) << arch << " " << (before - after).abs().max();
+    EXPECT_TRUE(model->named_parameters().contains("backbone.conv1.bias") ||
+                model->named_parameters().contains("backbone.stem.bias"))
+        << arch << ": the fused conv is registered";
+  }
 }
 
 TEST(Augment, KeepsShapeAndContentMass) {
@@ -65,8 +139,20 @@ TEST(Augment, KeepsShapeAndContentMass) {
   EXPECT_EQ(ones.sum().item<float>(), 4 * 28 * 28) << "the input is not modified";
 }
 
-TEST(Classifier, TrainsSavesAndLoadsWithIdenticalPredictions) {
-  // 600 synthetic 28x28 images of 3 classes: a bright band at the top, middle or bottom.
+TEST(Thresholds, TunedPerAttributeForBestF1) {
+  // Attribute 0 separates at 0.3 (positives 0.35 and 0.4); attribute 1 at 0.8.
+  torch::Tensor p = torch::tensor({0.1f, 0.9f, 0.35f, 0.85f, 0.2f, 0.5f, 0.4f, 0.95f}).reshape({4, 2});
+  torch::Tensor y = torch::tensor({0.0f, 1.0f, 1.0f, 1.0f, 0.0f, 0.0f, 1.0f, 1.0f}).reshape({4, 2});
+  std::vector<float> t = tune_thresholds(p, y);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_GT(t[0], 0.2f);
+  EXPECT_LE(t[0], 0.35f);
+  EXPECT_GT(t[1], 0.5f);
+  EXPECT_LE(t[1], 0.85f);
+}
+
+// 600 synthetic 28x28 images of 3 classes: a bright band at the top, middle or bottom.
+ImageSet bands() {
   torch::manual_seed(2);
   ImageSet set;
   set.labels = torch::arange(600, torch::kLong) % 3;
@@ -76,51 +162,63 @@ TEST(Classifier, TrainsSavesAndLoadsWithIdenticalPredictions) {
     set.images[i].slice(1, band, band + 9).fill_(220);
   }
   set.classes = {"top", "middle", "bottom"};
-  VisionTrainConfig c;
-  c.valid_count = 100;
-  c.augment.flip = false;
-  c.train.epochs = 2;
-  c.train.batch_size = 50;
-  c.train.quiet = true;
-  VisionTrainOutput out = vision_train(set, c);
-  EXPECT_GT(out.result.best_metrics.at("accuracy"), 0.95);
-
-  const std::string path = ::testing::TempDir() + "/cnn_" + std::to_string(::getpid()) + ".dcm";
-  model_file_write(out.model, path);
-  ImageClassifier fresh(out.model);
-  ImageClassifier loaded = ImageClassifier::load(path);
-  torch::Tensor a = fresh.probabilities(set.images.slice(0, 0, 40));
-  torch::Tensor b = loaded.probabilities(set.images.slice(0, 0, 40));
-  EXPECT_TRUE(torch::equal(a, b));
-  EXPECT_EQ(loaded.classes(), set.classes);
-  VisionReport r = vision_evaluate(loaded, set);
-  EXPECT_GT(r.accuracy, 0.95);
-  int64_t total = 0;
-  for (const auto& row : r.confusion) for (int64_t v : row) total += v;
-  EXPECT_EQ(total, 600);
-  std::filesystem::remove(path);
+  return set;
 }
 
-}  // namespace
-}  // namespace deepcart::vision
+VisionTrainConfig quick_config(const std::string& arch) {
+  VisionTrainConfig c;
+  c.hparams = {{"arch", arch}, {"width", 8}};
+  c.valid_count = 100;
+  c.augment.flip = false;
+  c.train.epochs = 4;
+  c.train.batch_size = 50;
+  c.train.lr = 0.003;
+  c.train.quiet = true;
+  return c;
+}
 
-namespace deepcart::vision {
-namespace {
+class ClassifierTest : public test_data::TempDirTest {};
 
-TEST(Cnn, FusedBatchNormGivesTheSameOutputs) {
-  torch::manual_seed(4);
-  Cnn model(CnnOptions{});
-  // Non-trivial running statistics and affine parameters.
-  torch::Tensor x = torch::randn({32, 1, 28, 28}) * 2 + 0.5;
-  model->train();
-  for (int i = 0; i < 5; ++i) model->forward(x);
-  model->eval();
-  torch::NoGradGuard no_grad;
-  torch::Tensor before = model->forward(x);
-  model->fuse_batchnorm();
-  torch::Tensor after = model->forward(x);
-  EXPECT_TRUE(torch::allclose(before, after, 1e-4, 1e-5)) << (before - after).abs().max();
-  EXPECT_TRUE(model->named_parameters().contains("conv1.bias")) << "the fused conv is registered";
+TEST_F(ClassifierTest, TrainsSavesAndLoadsWithIdenticalPredictions) {
+  ImageSet set = bands();
+  for (const std::string arch : {"cnn", "resnet"}) {
+    VisionTrainOutput out = vision_train(set, quick_config(arch));
+    EXPECT_GT(out.result.best_metrics.at("accuracy"), 0.95) << arch;
+    const std::string path = dir_ + "/" + arch + ".dcm";
+    model_file_write(out.model, path);
+    ImageClassifier fresh(out.model);
+    ImageClassifier loaded = ImageClassifier::load(path);
+    torch::Tensor a = fresh.probabilities(set.images.slice(0, 0, 40));
+    torch::Tensor b = loaded.probabilities(set.images.slice(0, 0, 40));
+    EXPECT_TRUE(torch::equal(a, b)) << arch;
+    EXPECT_EQ(loaded.classes(), set.classes);
+    VisionReport r = vision_evaluate(loaded, set);
+    EXPECT_GT(r.accuracy, 0.95) << arch;
+    int64_t total = 0;
+    for (const auto& row : r.confusion) for (int64_t v : row) total += v;
+    EXPECT_EQ(total, 600);
+    // The product sheet: the top category first, probabilities summing to at most 1.
+    nlohmann::json sheet = loaded.sheet(loaded.predict(set.images.slice(0, 0, 1)), 0);
+    EXPECT_EQ(sheet["category"], "top");
+    EXPECT_EQ(sheet["top"].size(), 3u);
+    EXPECT_GE(sheet["top"][0]["probability"].get<double>(), sheet["top"][1]["probability"].get<double>());
+    EXPECT_TRUE(sheet["attributes"].empty());
+  }
+}
+
+TEST_F(ClassifierTest, GradCamHighlightsTheBand) {
+  ImageSet set = bands();
+  ImageClassifier model(vision_train(set, quick_config("cnn")).model, false);
+  // A "bottom" image: the heat must sit lower than on a "top" image.
+  auto centre_row = [&](int64_t i) {
+    torch::Tensor cam = model.grad_cam(set.images.slice(0, i, i + 1), set.labels[i].item<int64_t>());
+    EXPECT_EQ(cam.sizes(), (std::vector<int64_t>{28, 28}));
+    EXPECT_LE(cam.max().item<float>(), 1.0f);
+    EXPECT_GE(cam.min().item<float>(), 0.0f);
+    torch::Tensor rows = cam.sum(1);
+    return (rows * torch::arange(28, torch::kFloat)).sum().item<float>() / rows.sum().item<float>();
+  };
+  EXPECT_LT(centre_row(0), centre_row(2)) << "top band above bottom band";
 }
 
 }  // namespace

@@ -44,4 +44,28 @@ double log_loss(const std::vector<float>& probabilities, const std::vector<float
   return sum / static_cast<double>(labels.size());
 }
 
+double average_precision(const std::vector<float>& scores, const std::vector<float>& labels) {
+  if (scores.size() != labels.size()) throw Error("average_precision: scores and labels differ in length");
+  std::vector<size_t> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  // Descending score; among ties, negatives first (pessimistic).
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (scores[a] != scores[b]) return scores[a] > scores[b];
+    return labels[a] < labels[b];
+  });
+  double hits = 0, sum = 0;
+  for (size_t rank = 0; rank < order.size(); ++rank) {
+    if (labels[order[rank]] > 0.5f) {
+      hits += 1;
+      sum += hits / static_cast<double>(rank + 1);
+    }
+  }
+  return hits > 0 ? sum / hits : 0.0;
+}
+
+double f1_from_counts(double tp, double fp, double fn) {
+  const double denominator = 2 * tp + fp + fn;
+  return denominator > 0 ? 2 * tp / denominator : 0.0;
+}
+
 }  // namespace deepcart

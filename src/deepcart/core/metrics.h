@@ -10,5 +10,10 @@ namespace deepcart {
 double auc(const std::vector<float>& scores, const std::vector<float>& labels);
 // Mean binary cross-entropy of probabilities, clamped away from 0 and 1.
 double log_loss(const std::vector<float>& probabilities, const std::vector<float>& labels);
+// Average precision (area under the precision-recall curve, as the mean precision at each
+// positive in descending score order; tied scores are ranked pessimistically). 0 without positives.
+double average_precision(const std::vector<float>& scores, const std::vector<float>& labels);
+// F1 of thresholded scores (score >= threshold is positive), from its counts.
+double f1_from_counts(double true_positives, double false_positives, double false_negatives);
 
 }  // namespace deepcart

@@ -150,7 +150,7 @@ nlohmann::json TrainResult::to_json() const {
 
 double Trainer::lr_at(int64_t step, int64_t steps_per_epoch) const {
   const auto& o = options_;
-  if (o.warmup_steps > 0 && step < o.warmup_steps) {
+  if (o.warmup_steps > 0 && step < o.warmup_steps && o.schedule != "onecycle") {
     return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
   }
   if (o.schedule == "constant") return o.lr;
@@ -164,7 +164,17 @@ double Trainer::lr_at(int64_t step, int64_t steps_per_epoch) const {
     const double t = std::clamp((step - o.warmup_steps) / span, 0.0, 1.0);
     return o.lr * 0.5 * (1.0 + std::cos(M_PI * t));
   }
-  throw Error("--lr-schedule: expected constant, step or cosine, found '" + o.schedule + "'");
+  if (o.schedule == "onecycle") {
+    // Smith's one-cycle: up from lr/25 to lr over the first 25% of the steps (or warmup_steps),
+    // then cosine down to lr/25e4. The warm-up above does not apply: the cycle has its own.
+    const int64_t total = std::max<int64_t>(1, static_cast<int64_t>(o.epochs) * steps_per_epoch);
+    const int64_t up = o.warmup_steps > 0 ? o.warmup_steps : std::max<int64_t>(1, total / 4);
+    const double start = o.lr / 25.0, end = o.lr / 25e4;
+    auto cosine = [](double from, double to, double t) { return to + (from - to) * 0.5 * (1.0 + std::cos(M_PI * t)); };
+    if (step < up) return cosine(start, o.lr, static_cast<double>(step) / up);
+    return cosine(o.lr, end, std::clamp(static_cast<double>(step - up) / std::max<int64_t>(1, total - up), 0.0, 1.0));
+  }
+  throw Error("--lr-schedule: expected constant, step, cosine or onecycle, found '" + o.schedule + "'");
 }
 
 TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {

@@ -28,7 +28,7 @@ struct TrainOptions {
   double weight_decay = 0.0;
   std::string optimizer = "adam";  // adam | adamw | sgd
   double momentum = 0.9;           // sgd only
-  std::string schedule = "constant";  // constant | step | cosine
+  std::string schedule = "constant";  // constant | step | cosine | onecycle
   int64_t warmup_steps = 0;           // linear warm-up before the schedule
   int step_epochs = 1;                // step: multiply by gamma every step_epochs epochs
   double gamma = 0.5;

@@ -8,68 +8,95 @@
 #include <numeric>
 
 #include "deepcart/core/error.h"
-#include "deepcart/data/idx.h"
+#include "deepcart/core/metrics.h"
 
 namespace deepcart::vision {
 namespace {
 
 at::Tensor to_unit(const at::Tensor& images) { return images.to(torch::kFloat).div_(255.0); }
 
+std::vector<float> column(const at::Tensor& matrix, int64_t j) {
+  at::Tensor c = matrix.select(1, j).to(torch::kFloat).contiguous();
+  return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
+}
+
+// Mean average precision over attribute columns that have at least one positive.
+double mean_average_precision(const at::Tensor& probabilities, const at::Tensor& truth,
+                              std::vector<double>* per_attribute = nullptr) {
+  double sum = 0;
+  int64_t counted = 0;
+  for (int64_t j = 0; j < truth.size(1); ++j) {
+    const double ap = average_precision(column(probabilities, j), column(truth, j));
+    if (per_attribute) per_attribute->push_back(ap);
+    if (truth.select(1, j).sum().item<float>() > 0) {
+      sum += ap;
+      ++counted;
+    }
+  }
+  return counted ? sum / counted : 0.0;
+}
+
 class ClassifierTask : public TrainTask {
  public:
-  ClassifierTask(Cnn model, at::Tensor train_x, at::Tensor train_y, at::Tensor valid_x,
-                 at::Tensor valid_y, at::Tensor mean, at::Tensor std, Augment augment,
-                 double smoothing)
-      : model_(std::move(model)), train_x_(std::move(train_x)), train_y_(std::move(train_y)),
-        valid_x_(std::move(valid_x)), valid_y_(std::move(valid_y)), mean_(std::move(mean)),
-        std_(std::move(std)), augment_(augment), smoothing_(smoothing) {}
+  ClassifierTask(VisionNet model, ImageSet train, ImageSet valid, at::Tensor mean, at::Tensor std,
+                 Augment augment, double smoothing)
+      : model_(std::move(model)), train_(std::move(train)), valid_(std::move(valid)),
+        mean_(std::move(mean)), std_(std::move(std)), augment_(augment), smoothing_(smoothing) {}
 
   torch::nn::Module& module() override { return *model_; }
-  int64_t train_size() const override { return train_x_.size(0); }
+  int64_t train_size() const override { return train_.size(); }
 
   at::Tensor loss(const at::Tensor& indices, std::mt19937_64& rng) override {
-    at::Tensor x = augment_batch(to_unit(train_x_.index_select(0, indices)), augment_, rng);
-    at::Tensor logits = model_->forward((x - mean_) / std_);  // (B, classes)
-    return torch::nn::functional::cross_entropy(
-        logits, train_y_.index_select(0, indices),
+    at::Tensor x = augment_batch(to_unit(train_.images.index_select(0, indices)), augment_, rng);
+    VisionOutput out = model_->forward((x - mean_) / std_);
+    at::Tensor loss = torch::nn::functional::cross_entropy(
+        out.logits, train_.labels.index_select(0, indices),
         torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_));
+    if (out.attribute_logits.defined()) {
+      loss = loss + torch::binary_cross_entropy_with_logits(out.attribute_logits,
+                                                            train_.attributes.index_select(0, indices));
+    }
+    return loss;
   }
 
   std::map<std::string, double> validate() override {
-    int64_t correct = 0;
-    double loss = 0;
-    for (int64_t b = 0; b < valid_x_.size(0); b += 1000) {
-      at::Tensor x = normalise(valid_x_.slice(0, b, b + 1000), mean_, std_);
-      at::Tensor y = valid_y_.slice(0, b, b + 1000);
-      at::Tensor logits = model_->forward(x);
-      correct += (logits.argmax(1) == y).sum().item<int64_t>();
-      loss += torch::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
+    auto [probabilities, attribute_probabilities] = valid_predictions();
+    std::map<std::string, double> m;
+    const double n = static_cast<double>(valid_.size());
+    m["accuracy"] = (probabilities.argmax(1) == valid_.labels).sum().item<double>() / n;
+    m["loss"] = torch::nll_loss(probabilities.clamp_min(1e-12).log(), valid_.labels).item<double>();
+    if (attribute_probabilities.defined()) {
+      m["attribute_map"] = mean_average_precision(attribute_probabilities, valid_.attributes);
     }
-    const double n = static_cast<double>(valid_x_.size(0));
-    return {{"accuracy", correct / n}, {"loss", loss / n}};
+    return m;
   }
 
+  // Class and attribute probabilities on the validation images, in eval mode.
+  std::pair<at::Tensor, at::Tensor> valid_predictions() {
+    torch::NoGradGuard no_grad;
+    const bool was_training = model_->is_training();
+    model_->eval();
+    std::vector<at::Tensor> probs, attrs;
+    for (int64_t b = 0; b < valid_.size(); b += 500) {
+      VisionOutput out = model_->forward(normalise(valid_.images.slice(0, b, b + 500), mean_, std_));
+      probs.push_back(torch::softmax(out.logits, 1));
+      if (out.attribute_logits.defined()) attrs.push_back(torch::sigmoid(out.attribute_logits));
+    }
+    model_->train(was_training);
+    return {torch::cat(probs), attrs.empty() ? at::Tensor() : torch::cat(attrs)};
+  }
+
+  const ImageSet& valid() const { return valid_; }
+
  private:
-  Cnn model_;
-  at::Tensor train_x_, train_y_, valid_x_, valid_y_, mean_, std_;
+  VisionNet model_;
+  ImageSet train_, valid_;
+  at::Tensor mean_, std_;
   Augment augment_;
   double smoothing_;
 };
 
 }  // namespace
-
-ImageSet image_set_named(const std::string& name, const std::string& split) {
-  if (name != "fashion-mnist") {
-    throw Error("--data: expected fashion-mnist (folders and manifests are not supported yet), found '" +
-                name + "'");
-  }
-  data::IdxImages idx = data::fashion_mnist(split);
-  ImageSet set;
-  set.images = torch::from_blob(idx.pixels.data(), {idx.count, 1, idx.rows, idx.cols}, torch::kUInt8).clone();
-  set.labels = torch::from_blob(idx.labels.data(), {idx.count}, torch::kUInt8).to(torch::kLong);
-  set.classes = data::fashion_mnist_classes();
-  return set;
-}
 
 at::Tensor augment_batch(const at::Tensor& images, const Augment& a, std::mt19937_64& rng) {
   at::Tensor out = images;
@@ -107,11 +134,11 @@ at::Tensor augment_batch(const at::Tensor& images, const Augment& a, std::mt1993
   }
   if (a.erase > 0) {
     std::bernoulli_distribution coin(a.erase);
-    std::uniform_int_distribution<int64_t> side(h / 8, h / 2), y0(0, h - 1), x0(0, w - 1);
+    std::uniform_int_distribution<int64_t> side_h(h / 8, h / 2), side_w(w / 8, w / 2), y0(0, h - 1), x0(0, w - 1);
     if (out.data_ptr() == images.data_ptr()) out = out.clone();
     for (int64_t i = 0; i < b; ++i) {
       if (!coin(rng)) continue;
-      const int64_t eh = side(rng), ew = side(rng);
+      const int64_t eh = side_h(rng), ew = side_w(rng);
       const int64_t y = std::min(y0(rng), h - eh), x = std::min(x0(rng), w - ew);
       out[i].narrow(1, y, eh).narrow(2, x, ew).zero_();
     }
@@ -123,36 +150,57 @@ at::Tensor normalise(const at::Tensor& images, const at::Tensor& mean, const at:
   return (to_unit(images) - mean) / std;
 }
 
-VisionTrainOutput vision_train(const ImageSet& train, VisionTrainConfig config) {
-  if (config.arch != "cnn") throw Error("--model: expected cnn, found '" + config.arch + "'");
-  const int64_t n = train.size();
-  if (config.valid_count < 1 || config.valid_count >= n) {
-    throw Error("--valid: expected between 1 and " + std::to_string(n - 1) + " images");
+std::vector<float> tune_thresholds(const at::Tensor& probabilities, const at::Tensor& truth) {
+  std::vector<float> thresholds;
+  for (int64_t j = 0; j < truth.size(1); ++j) {
+    const std::vector<float> p = column(probabilities, j), y = column(truth, j);
+    float best = 0.5f;
+    double best_f1 = -1;
+    for (int step = 1; step < 100; ++step) {
+      const float t = step / 100.0f;
+      double tp = 0, fp = 0, fn = 0;
+      for (size_t i = 0; i < p.size(); ++i) {
+        const bool predicted = p[i] >= t, actual = y[i] > 0.5f;
+        tp += predicted && actual;
+        fp += predicted && !actual;
+        fn += !predicted && actual;
+      }
+      const double f1 = f1_from_counts(tp, fp, fn);
+      if (f1 > best_f1 + 1e-12 || (std::abs(f1 - best_f1) <= 1e-12 && std::abs(t - 0.5f) < std::abs(best - 0.5f))) {
+        best_f1 = f1;
+        best = t;
+      }
+    }
+    thresholds.push_back(best);
   }
-  // A seeded permutation: the last valid_count images are the validation part.
-  torch::manual_seed(config.train.seed);
-  at::Tensor order = torch::randperm(n, torch::kLong);
-  at::Tensor train_idx = order.slice(0, 0, n - config.valid_count);
-  at::Tensor valid_idx = order.slice(0, n - config.valid_count);
-  at::Tensor train_x = train.images.index_select(0, train_idx);
-  at::Tensor pixels = to_unit(train_x);
-  const int64_t channels = train.images.size(1);
+  return thresholds;
+}
+
+VisionTrainOutput vision_train(const ImageSet& data, VisionTrainConfig config) {
+  auto [train, valid] = hold_out(data, config.valid_count, config.train.seed);
+  at::Tensor pixels = to_unit(train.images);
+  const int64_t channels = data.images.size(1);
   at::Tensor mean = pixels.mean({0, 2, 3}).reshape({1, channels, 1, 1});
-  at::Tensor std = pixels.std({0, 2, 3}).reshape({1, channels, 1, 1});
+  at::Tensor std = pixels.std({0, 2, 3}).reshape({1, channels, 1, 1}).clamp_min(1e-3);
+  pixels = at::Tensor();
 
   nlohmann::json hp = config.hparams;
   hp["channels"] = channels;
-  hp["size"] = train.images.size(2);
-  hp["classes"] = static_cast<int64_t>(train.classes.size());
-  CnnOptions options = hp.get<CnnOptions>();
-  Cnn model(options);
+  hp["rows"] = data.images.size(2);
+  hp["cols"] = data.images.size(3);
+  hp["classes"] = static_cast<int64_t>(data.classes.size());
+  hp["attributes"] = data.has_attributes() ? static_cast<int64_t>(data.attribute_names.size()) : 0;
+  VisionOptions options = hp.get<VisionOptions>();
+  torch::manual_seed(config.train.seed);
+  VisionNet model(options);
 
   VisionTrainOutput out;
   ModelFile& file = out.model;
   file.task = "vision";
-  file.arch = config.arch;
+  file.arch = options.arch;
   file.hparams = options;
-  file.meta = {{"classes", train.classes},
+  file.meta = {{"classes", data.classes},
+               {"attributes", data.has_attributes() ? data.attribute_names : std::vector<std::string>{}},
                {"mean", std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + channels)},
                {"std", std::vector<float>(std.data_ptr<float>(), std.data_ptr<float>() + channels)},
                {"augment", config.augment},
@@ -160,24 +208,30 @@ VisionTrainOutput vision_train(const ImageSet& train, VisionTrainConfig config) 
                {"valid_count", config.valid_count},
                {"seed", config.train.seed}};
   if (config.train.monitor.empty()) config.train.monitor = "accuracy";
-  ClassifierTask task(model, train_x, train.labels.index_select(0, train_idx),
-                      train.images.index_select(0, valid_idx), train.labels.index_select(0, valid_idx),
-                      mean, std, config.augment, config.label_smoothing);
+  ClassifierTask task(model, std::move(train), std::move(valid), mean, std, config.augment,
+                      config.label_smoothing);
   out.result = Trainer(config.train).fit(task, file);
+  if (options.attributes > 0) {
+    // Thresholds are tuned on validation images only; the test split never sets them.
+    auto [probabilities, attribute_probabilities] = task.valid_predictions();
+    file.meta["thresholds"] = tune_thresholds(attribute_probabilities, task.valid().attributes);
+  }
   file.add_module("model/", *model);
   file.metrics = out.result.to_json();
   return out;
 }
 
-ImageClassifier::ImageClassifier(ModelFile file) : file_(std::move(file)) {
+ImageClassifier::ImageClassifier(ModelFile file, bool fuse) : file_(std::move(file)) {
   if (file_.task != "vision") {
     throw Error(file_.source + ": expected a 'vision' model, found '" + file_.task + "'");
   }
-  model_ = Cnn(file_.hparams.get<CnnOptions>());
+  model_ = VisionNet(file_.hparams.get<VisionOptions>());
   file_.load_module("model/", *model_);
   model_->eval();
-  model_->fuse_batchnorm();
+  if (fuse) model_->fuse_batchnorm();
   classes_ = file_.meta.at("classes").get<std::vector<std::string>>();
+  attributes_ = file_.meta.value("attributes", std::vector<std::string>{});
+  thresholds_ = file_.meta.value("thresholds", std::vector<float>(attributes_.size(), 0.5f));
   const auto mean = file_.meta.at("mean").get<std::vector<float>>();
   const auto std = file_.meta.at("std").get<std::vector<float>>();
   const int64_t c = static_cast<int64_t>(mean.size());
@@ -189,25 +243,93 @@ ImageClassifier ImageClassifier::load(const std::string& path) {
   return ImageClassifier(model_file_read(path, "vision"));
 }
 
-at::Tensor ImageClassifier::probabilities(const at::Tensor& images, int64_t batch) {
+void ImageClassifier::check_shape(const at::Tensor& images) const {
   const auto& o = model_->options();
-  TORCH_CHECK(images.dim() == 4 && images.size(1) == o.channels && images.size(2) == o.size &&
-                  images.size(3) == o.size,
-              "images: expected (B, ", o.channels, ", ", o.size, ", ", o.size, "), got ", images.sizes());
+  if (images.dim() != 4 || images.size(1) != o.channels || images.size(2) != o.rows || images.size(3) != o.cols) {
+    std::ostringstream got;
+    got << images.sizes();
+    throw Error("images: expected (B, " + std::to_string(o.channels) + ", " + std::to_string(o.rows) + ", " +
+                std::to_string(o.cols) + "), found " + got.str());
+  }
+}
+
+Prediction ImageClassifier::predict(const at::Tensor& images, int64_t batch) {
+  check_shape(images);
+  c10::InferenceMode guard;
+  std::vector<at::Tensor> probs, attrs;
+  for (int64_t b = 0; b < images.size(0); b += batch) {
+    VisionOutput out = model_->forward(normalise(images.slice(0, b, b + batch), mean_, std_));
+    probs.push_back(torch::softmax(out.logits, 1));
+    if (out.attribute_logits.defined()) attrs.push_back(torch::sigmoid(out.attribute_logits));
+  }
+  return {torch::cat(probs), attrs.empty() ? at::Tensor() : torch::cat(attrs)};
+}
+
+at::Tensor ImageClassifier::embeddings(const at::Tensor& images, int64_t batch) {
+  check_shape(images);
   c10::InferenceMode guard;
   std::vector<at::Tensor> parts;
   for (int64_t b = 0; b < images.size(0); b += batch) {
-    parts.push_back(torch::softmax(model_->forward(normalise(images.slice(0, b, b + batch), mean_, std_)), 1));
+    at::Tensor e = model_->embed(normalise(images.slice(0, b, b + batch), mean_, std_));
+    parts.push_back(torch::nn::functional::normalize(e, torch::nn::functional::NormalizeFuncOptions().dim(1)));
   }
   return torch::cat(parts);
 }
 
-VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test) {
+at::Tensor ImageClassifier::grad_cam(const at::Tensor& image, int64_t class_index) {
+  check_shape(image);
+  if (class_index < 0 || class_index >= static_cast<int64_t>(classes_.size())) {
+    throw Error("grad-cam: class index " + std::to_string(class_index) + " out of range");
+  }
+  at::Tensor map = model_->feature_map(normalise(image.slice(0, 0, 1), mean_, std_)).detach().requires_grad_(true);
+  at::Tensor score = model_->heads(map).logits[0][class_index];
+  at::Tensor grad = torch::autograd::grad({score}, {map})[0];                 // (1, F, h, w)
+  at::Tensor cam = torch::relu((grad.mean({2, 3}, true) * map).sum(1, true));  // (1, 1, h, w)
+  cam = torch::nn::functional::interpolate(
+      cam.detach(), torch::nn::functional::InterpolateFuncOptions()
+                        .size(std::vector<int64_t>{image.size(2), image.size(3)})
+                        .mode(torch::kBilinear)
+                        .align_corners(false));
+  cam = cam[0][0];
+  const float top = cam.max().item<float>();
+  return top > 0 ? cam / top : cam;
+}
+
+nlohmann::json ImageClassifier::sheet(const Prediction& p, int64_t row, int64_t top) const {
+  at::Tensor probs = p.probabilities[row];
+  auto [values, indices] = probs.topk(std::min<int64_t>(top, probs.size(0)));
+  nlohmann::json ranked = nlohmann::json::array();
+  for (int64_t i = 0; i < values.size(0); ++i) {
+    ranked.push_back({{"category", classes_[indices[i].item<int64_t>()]}, {"probability", values[i].item<float>()}});
+  }
+  nlohmann::json attributes = nlohmann::json::array();
+  if (p.attribute_probabilities.defined()) {
+    at::Tensor a = p.attribute_probabilities[row];
+    std::vector<int64_t> order(attributes_.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return a[x].item<float>() > a[y].item<float>(); });
+    for (int64_t j : order) {
+      const float confidence = a[j].item<float>();
+      attributes.push_back({{"attribute", attributes_[j]},
+                            {"confidence", confidence},
+                            {"present", confidence >= thresholds_[j]},
+                            {"threshold", thresholds_[j]}});
+    }
+  }
+  return {{"category", ranked[0]["category"]},
+          {"confidence", ranked[0]["probability"]},
+          {"top", ranked},
+          {"attributes", attributes}};
+}
+
+VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test_in) {
+  ImageSet test = test_in;
+  align_to(test, model.classes(), test.has_attributes() ? model.attributes() : test.attribute_names);
   const int64_t classes = static_cast<int64_t>(model.classes().size());
   const auto t0 = std::chrono::steady_clock::now();
-  at::Tensor probs = model.probabilities(test.images);  // (N, classes)
+  Prediction prediction = model.predict(test.images);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  auto [confidence, predicted] = probs.max(1);
+  auto [confidence, predicted] = prediction.probabilities.max(1);
   VisionReport r;
   r.confusion.assign(classes, std::vector<int64_t>(classes, 0));
   auto p = predicted.accessor<int64_t, 1>();
@@ -217,7 +339,7 @@ VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test) {
   int64_t correct = 0;
   // Expected calibration error over 15 equal-width confidence bins.
   constexpr int kBins = 15;
-  std::vector<double> bin_conf(kBins, 0), bin_acc(kBins, 0), bin_n(kBins, 0);
+  std::vector<double> bin_conf(kBins, 0), bin_acc(kBins, 0);
   for (int64_t i = 0; i < n; ++i) {
     ++r.confusion[y[i]][p[i]];
     const bool hit = p[i] == y[i];
@@ -225,7 +347,6 @@ VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test) {
     const int bin = std::min(kBins - 1, static_cast<int>(conf[i] * kBins));
     bin_conf[bin] += conf[i];
     bin_acc[bin] += hit;
-    bin_n[bin] += 1;
   }
   for (int b = 0; b < kBins; ++b) r.ece += std::abs(bin_acc[b] - bin_conf[b]) / n;
   r.accuracy = static_cast<double>(correct) / n;
@@ -243,17 +364,48 @@ VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test) {
     r.f1.push_back(prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0.0);
   }
   r.macro_f1 = std::accumulate(r.f1.begin(), r.f1.end(), 0.0) / classes;
+
+  if (prediction.attribute_probabilities.defined() && test.has_attributes()) {
+    r.has_attributes = true;
+    const at::Tensor& probs = prediction.attribute_probabilities;
+    r.attribute_map = mean_average_precision(probs, test.attributes, &r.attribute_ap);
+    double tp_all = 0, fp_all = 0, fn_all = 0;
+    for (int64_t j = 0; j < probs.size(1); ++j) {
+      at::Tensor predicted_j = probs.select(1, j) >= model.thresholds()[j];
+      at::Tensor actual_j = test.attributes.select(1, j) > 0.5;
+      const double tp = (predicted_j & actual_j).sum().item<double>();
+      const double fp = (predicted_j & ~actual_j).sum().item<double>();
+      const double fn = (~predicted_j & actual_j).sum().item<double>();
+      r.attribute_f1.push_back(f1_from_counts(tp, fp, fn));
+      tp_all += tp;
+      fp_all += fp;
+      fn_all += fn;
+    }
+    r.attribute_micro_f1 = f1_from_counts(tp_all, fp_all, fn_all);
+    r.attribute_macro_f1 = std::accumulate(r.attribute_f1.begin(), r.attribute_f1.end(), 0.0) /
+                           static_cast<double>(r.attribute_f1.size());
+  }
   return r;
 }
 
-nlohmann::json VisionReport::to_json(const std::vector<std::string>& classes) const {
+nlohmann::json VisionReport::to_json(const std::vector<std::string>& classes,
+                                     const std::vector<std::string>& attributes) const {
   nlohmann::json per_class = nlohmann::json::array();
   for (size_t c = 0; c < classes.size(); ++c) {
     per_class.push_back({{"class", classes[c]}, {"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}});
   }
-  return {{"accuracy", accuracy}, {"macro_f1", macro_f1}, {"ece", ece},
-          {"images_per_second", images_per_second},
-          {"per_class", per_class}, {"confusion", confusion}};
+  nlohmann::json out = {{"accuracy", accuracy}, {"macro_f1", macro_f1}, {"ece", ece},
+                        {"images_per_second", images_per_second},
+                        {"per_class", per_class}, {"confusion", confusion}};
+  if (has_attributes) {
+    nlohmann::json per_attribute = nlohmann::json::array();
+    for (size_t j = 0; j < attributes.size(); ++j) {
+      per_attribute.push_back({{"attribute", attributes[j]}, {"ap", attribute_ap[j]}, {"f1", attribute_f1[j]}});
+    }
+    out["attributes"] = {{"map", attribute_map}, {"micro_f1", attribute_micro_f1},
+                         {"macro_f1", attribute_macro_f1}, {"per_attribute", per_attribute}};
+  }
+  return out;
 }
 
 }  // namespace deepcart::vision

@@ -1,6 +1,6 @@
-// Product-image classification through the shared Trainer: an image set, augmentation, the
-// training task, the trained classifier loaded from its ModelFile, and its evaluation
-// (accuracy, per-class precision/recall/F1, confusion matrix, calibration).
+// Product-image recognition through the shared Trainer: augmentation, the training task
+// (categories, plus attributes when the source has them), the trained classifier loaded from
+// its ModelFile (product sheets, embeddings, Grad-CAM), and its evaluation.
 #pragma once
 
 #include <map>
@@ -13,19 +13,10 @@
 
 #include "deepcart/core/model_file.h"
 #include "deepcart/core/trainer.h"
-#include "deepcart/vision/cnn.h"
+#include "deepcart/vision/image_set.h"
+#include "deepcart/vision/net.h"
 
 namespace deepcart::vision {
-
-struct ImageSet {
-  at::Tensor images;  // (N, C, H, W) uint8
-  at::Tensor labels;  // (N) int64
-  std::vector<std::string> classes;
-  int64_t size() const { return images.size(0); }
-};
-
-// "fashion-mnist" (Debian's dataset-fashion-mnist), split "train" or "test".
-ImageSet image_set_named(const std::string& name, const std::string& split);
 
 struct Augment {
   int64_t pad_crop = 2;  // random crop after zero padding by this many pixels (0 = off)
@@ -38,11 +29,10 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Augment, pad_crop, flip, erase)
 at::Tensor augment_batch(const at::Tensor& images, const Augment& augment, std::mt19937_64& rng);
 
 struct VisionTrainConfig {
-  std::string arch = "cnn";
-  nlohmann::json hparams = nlohmann::json::object();
+  nlohmann::json hparams = {{"arch", "cnn"}};  // VisionOptions; the data fills in the shapes
   Augment augment;
   double label_smoothing = 0.1;
-  int64_t valid_count = 5000;  // held out of the training set for early stopping
+  int64_t valid_count = 5000;  // held out of the training set for early stopping and thresholds
   TrainOptions train;
 };
 
@@ -53,19 +43,44 @@ struct VisionTrainOutput {
 
 VisionTrainOutput vision_train(const ImageSet& train, VisionTrainConfig config);
 
+// Per attribute, the probability threshold with the best F1 on (probabilities, truth), both
+// (N, A); ties go to the threshold nearest 0.5.
+std::vector<float> tune_thresholds(const at::Tensor& probabilities, const at::Tensor& truth);
+
+struct Prediction {
+  at::Tensor probabilities;            // (B, classes)
+  at::Tensor attribute_probabilities;  // (B, attributes); undefined without attributes
+};
+
 class ImageClassifier {
  public:
-  explicit ImageClassifier(ModelFile file);
+  // `fuse` folds BatchNorm into the convolutions for faster inference.
+  explicit ImageClassifier(ModelFile file, bool fuse = true);
   static ImageClassifier load(const std::string& path);
-  // images (B, C, H, W) uint8 -> class probabilities (B, classes), batched internally
-  at::Tensor probabilities(const at::Tensor& images, int64_t batch = 512);
+  // images (B, C, H, W) uint8, batched internally
+  Prediction predict(const at::Tensor& images, int64_t batch = 512);
+  at::Tensor probabilities(const at::Tensor& images) { return predict(images).probabilities; }
+  // L2-normalised penultimate-layer embeddings (B, D), for look-alike search.
+  at::Tensor embeddings(const at::Tensor& images, int64_t batch = 512);
+  // Grad-CAM (Selvaraju et al. 2017) for one image (1, C, H, W) uint8 and a class: the last
+  // feature map weighted by the spatially averaged gradient of the class logit, ReLU, upsampled
+  // to (H, W) and scaled to [0, 1].
+  at::Tensor grad_cam(const at::Tensor& image, int64_t class_index);
+  // The product sheet of row `row`: category, confidence, top-3, attributes with confidence.
+  nlohmann::json sheet(const Prediction& prediction, int64_t row, int64_t top = 3) const;
+
   const std::vector<std::string>& classes() const { return classes_; }
+  const std::vector<std::string>& attributes() const { return attributes_; }
+  const std::vector<float>& thresholds() const { return thresholds_; }
+  const VisionOptions& options() const { return model_->options(); }
   const ModelFile& file() const { return file_; }
 
  private:
+  void check_shape(const at::Tensor& images) const;
   ModelFile file_;
-  Cnn model_{nullptr};
-  std::vector<std::string> classes_;
+  VisionNet model_{nullptr};
+  std::vector<std::string> classes_, attributes_;
+  std::vector<float> thresholds_;
   at::Tensor mean_, std_;  // (1, C, 1, 1)
 };
 
@@ -74,7 +89,12 @@ struct VisionReport {
   double images_per_second = 0;  // inference throughput of the evaluation pass
   std::vector<double> precision, recall, f1;  // per class
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
-  nlohmann::json to_json(const std::vector<std::string>& classes) const;
+  // Attributes (when the model has them): mean average precision, and F1 at the tuned thresholds.
+  bool has_attributes = false;
+  double attribute_map = 0, attribute_micro_f1 = 0, attribute_macro_f1 = 0;
+  std::vector<double> attribute_ap, attribute_f1;
+  nlohmann::json to_json(const std::vector<std::string>& classes,
+                         const std::vector<std::string>& attributes) const;
 };
 
 VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test);

@@ -6,53 +6,36 @@
 
 namespace deepcart::vision {
 
-CnnImpl::CnnImpl(const CnnOptions& o) : options_(o) {
-  if (o.size % 4 != 0) throw Error("cnn: image size must be divisible by 4, found " + std::to_string(o.size));
+CnnImpl::CnnImpl(const VisionOptions& o) : hidden_(o.hidden) {
+  if (o.rows % 4 != 0 || o.cols % 4 != 0) {
+    throw Error("cnn: image rows and columns must be divisible by 4, found " + std::to_string(o.rows) +
+                "x" + std::to_string(o.cols));
+  }
   using torch::nn::Conv2dOptions;
   conv1_ = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(o.channels, o.width, 3).padding(1).bias(false)));
   bn1_ = register_module("bn1", torch::nn::BatchNorm2d(o.width));
   conv2_ = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(o.width, 2 * o.width, 3).padding(1).bias(false)));
   bn2_ = register_module("bn2", torch::nn::BatchNorm2d(2 * o.width));
   dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
-  const int64_t side = o.size / 4;
-  fc_ = register_module("fc", torch::nn::Linear(2 * o.width * side * side, o.hidden));
-  out_ = register_module("out", torch::nn::Linear(o.hidden, o.classes));
+  fc_ = register_module("fc", torch::nn::Linear(2 * o.width * (o.rows / 4) * (o.cols / 4), o.hidden));
 }
 
 void CnnImpl::fuse_batchnorm() {
   if (fused_) return;
-  TORCH_CHECK(!is_training(), "fuse_batchnorm: the model must be in eval mode");
-  torch::NoGradGuard no_grad;
-  auto fold = [this](const std::string& name, torch::nn::Conv2d& conv, torch::nn::BatchNorm2d& bn) {
-    at::Tensor scale = bn->weight / torch::sqrt(bn->running_var + bn->options.eps());  // (C)
-    torch::nn::Conv2d fused(torch::nn::Conv2dOptions(conv->options.in_channels(),
-                                                     conv->options.out_channels(),
-                                                     conv->options.kernel_size())
-                                .padding(conv->options.padding())
-                                .bias(true));
-    fused->weight.copy_(conv->weight * scale.reshape({-1, 1, 1, 1}));
-    fused->bias.copy_(bn->bias - bn->running_mean * scale);
-    fused->eval();
-    conv = replace_module(name, fused);
-  };
-  fold("conv1", conv1_, bn1_);
-  fold("conv2", conv2_, bn2_);
+  conv1_ = replace_module("conv1", fold_batchnorm(conv1_, bn1_));
+  conv2_ = replace_module("conv2", fold_batchnorm(conv2_, bn2_));
   fused_ = true;
 }
 
-at::Tensor CnnImpl::embed(const at::Tensor& x) {
-  if (fused_) {
-    at::Tensor h = torch::max_pool2d(torch::relu(conv1_(x)), 2);
-    h = torch::max_pool2d(torch::relu(conv2_(h)), 2);
-    return torch::relu(fc_(dropout_(h.flatten(1))));
-  }
-  at::Tensor h = torch::max_pool2d(torch::relu(bn1_(conv1_(x))), 2);  // (B, W, S/2, S/2)
-  h = torch::max_pool2d(torch::relu(bn2_(conv2_(h))), 2);             // (B, 2W, S/4, S/4)
-  return torch::relu(fc_(dropout_(h.flatten(1))));                     // (B, hidden)
+at::Tensor CnnImpl::feature_map(const at::Tensor& x) {
+  at::Tensor h = conv1_(x);
+  h = torch::max_pool2d(torch::relu(fused_ ? h : bn1_(h)), 2);  // (B, W, rows/2, cols/2)
+  h = conv2_(h);
+  return torch::max_pool2d(torch::relu(fused_ ? h : bn2_(h)), 2);  // (B, 2W, rows/4, cols/4)
 }
 
-at::Tensor CnnImpl::forward(const at::Tensor& x) {
-  return out_(dropout_(embed(x)));  // (B, classes)
+at::Tensor CnnImpl::embed_map(const at::Tensor& map) {
+  return torch::relu(fc_(dropout_(map.flatten(1))));  // (B, hidden)
 }
 
 }  // namespace deepcart::vision

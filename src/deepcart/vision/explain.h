@@ -1,0 +1,16 @@
+// Drawing what the classifier looked at: a Grad-CAM map as a colour overlay on the photo,
+// enlarged so that 28x28 products are visible.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "deepcart/data/image.h"
+
+namespace deepcart::vision {
+
+// image (C, H, W) uint8 and cam (H, W) in [0, 1] -> an RGB picture of the photo and, beside
+// it, the photo with the heat map blended in (blue = cold, red = hot), each side scaled so
+// the longer one is at least `min_side` pixels.
+data::Image render_heatmap(const at::Tensor& image, const at::Tensor& cam, int min_side = 224);
+
+}  // namespace deepcart::vision
