@@ -14,6 +14,8 @@ packages=(
   libssl-dev zlib1g-dev
   # image decoding, look-alike search (FAISS), charts (confusion heat maps)
   libpng-dev libjpeg62-turbo-dev libfaiss-dev gnuplot-nox
+  # text: Unicode normalisation, SentencePiece
+  libutf8proc-dev libsentencepiece-dev
   # tests
   libgtest-dev libgmock-dev
   # real product images

@@ -35,6 +35,7 @@ void add_train_flags(CLI::App* app, TrainOptions& o) {
   app->add_option("--optimizer", o.optimizer, "adam | adamw | sgd")
       ->check(CLI::IsMember({"adam", "adamw", "sgd"}))
       ->capture_default_str();
+  app->add_option("--momentum", o.momentum, "sgd: momentum")->capture_default_str();
   app->add_option("--lr-schedule", o.schedule, "constant | step | cosine | onecycle")
       ->check(CLI::IsMember({"constant", "step", "cosine", "onecycle"}))
       ->capture_default_str();

@@ -37,5 +37,6 @@ void register_datagen(CLI::App& app);
 void register_demo(CLI::App& app);
 void register_data(CLI::App& app);
 void register_vision(CLI::App& app);
+void register_text(CLI::App& app);
 
 }  // namespace deepcart::cli

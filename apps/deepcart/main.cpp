@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   deepcart::cli::register_data(app);
   deepcart::cli::register_rec(app);
   deepcart::cli::register_vision(app);
+  deepcart::cli::register_text(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

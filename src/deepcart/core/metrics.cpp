@@ -68,4 +68,28 @@ double f1_from_counts(double tp, double fp, double fn) {
   return denominator > 0 ? 2 * tp / denominator : 0.0;
 }
 
+ClassMetrics class_metrics(const std::vector<std::vector<int64_t>>& confusion) {
+  ClassMetrics m;
+  const size_t n = confusion.size();
+  int64_t correct = 0, total = 0;
+  for (size_t c = 0; c < n; ++c) {
+    int64_t predicted = 0, actual = 0;
+    for (size_t k = 0; k < n; ++k) {
+      predicted += confusion[k][c];
+      actual += confusion[c][k];
+    }
+    const int64_t tp = confusion[c][c];
+    correct += tp;
+    total += actual;
+    const double precision = predicted ? static_cast<double>(tp) / predicted : 0.0;
+    const double recall = actual ? static_cast<double>(tp) / actual : 0.0;
+    m.precision.push_back(precision);
+    m.recall.push_back(recall);
+    m.f1.push_back(precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0);
+  }
+  m.accuracy = total ? static_cast<double>(correct) / total : 0.0;
+  m.macro_f1 = n ? std::accumulate(m.f1.begin(), m.f1.end(), 0.0) / static_cast<double>(n) : 0.0;
+  return m;
+}
+
 }  // namespace deepcart

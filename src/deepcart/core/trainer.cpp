@@ -358,8 +358,8 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
     st.history.push_back(record);
     if (log) log << record.dump() << "\n" << std::flush;
     progress.end_epoch("epoch " + std::to_string(st.epoch + 1) + "/" + std::to_string(o.epochs) +
-                       "  loss " + std::to_string(train_loss).substr(0, 7) +
-                       format_metrics(metrics) + "  (" + std::to_string(epoch_seconds).substr(0, 5) +
+                       "  train loss " + std::to_string(train_loss).substr(0, 7) +
+                       (metrics.empty() ? "" : "  valid") + format_metrics(metrics) + "  (" + std::to_string(epoch_seconds).substr(0, 5) +
                        " s)" + (stop ? "  early stop" : ""));
   }
   // The checkpoint holds the last weights (what --resume continues from), not the best ones.

@@ -48,7 +48,7 @@ class ClassifierTask : public TrainTask {
 
   at::Tensor loss(const at::Tensor& indices, std::mt19937_64& rng) override {
     at::Tensor x = augment_batch(to_unit(train_.images.index_select(0, indices)), augment_, rng);
-    VisionOutput out = model_->forward((x - mean_) / std_);
+    VisionOutput out = model_->forward(((x - mean_) / std_).contiguous(at::MemoryFormat::ChannelsLast));
     at::Tensor loss = torch::nn::functional::cross_entropy(
         out.logits, train_.labels.index_select(0, indices),
         torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_));
@@ -147,7 +147,7 @@ at::Tensor augment_batch(const at::Tensor& images, const Augment& a, std::mt1993
 }
 
 at::Tensor normalise(const at::Tensor& images, const at::Tensor& mean, const at::Tensor& std) {
-  return (to_unit(images) - mean) / std;
+  return ((to_unit(images) - mean) / std).contiguous(at::MemoryFormat::ChannelsLast);
 }
 
 std::vector<float> tune_thresholds(const at::Tensor& probabilities, const at::Tensor& truth) {
@@ -336,34 +336,24 @@ VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test_in) {
   auto y = test.labels.accessor<int64_t, 1>();
   auto conf = confidence.accessor<float, 1>();
   const int64_t n = test.size();
-  int64_t correct = 0;
   // Expected calibration error over 15 equal-width confidence bins.
   constexpr int kBins = 15;
   std::vector<double> bin_conf(kBins, 0), bin_acc(kBins, 0);
   for (int64_t i = 0; i < n; ++i) {
     ++r.confusion[y[i]][p[i]];
     const bool hit = p[i] == y[i];
-    correct += hit;
     const int bin = std::min(kBins - 1, static_cast<int>(conf[i] * kBins));
     bin_conf[bin] += conf[i];
     bin_acc[bin] += hit;
   }
   for (int b = 0; b < kBins; ++b) r.ece += std::abs(bin_acc[b] - bin_conf[b]) / n;
-  r.accuracy = static_cast<double>(correct) / n;
   r.images_per_second = seconds > 0 ? n / seconds : 0.0;
-  for (int64_t c = 0; c < classes; ++c) {
-    int64_t tp = r.confusion[c][c], predicted_c = 0, actual_c = 0;
-    for (int64_t k = 0; k < classes; ++k) {
-      predicted_c += r.confusion[k][c];
-      actual_c += r.confusion[c][k];
-    }
-    const double prec = predicted_c ? static_cast<double>(tp) / predicted_c : 0.0;
-    const double rec = actual_c ? static_cast<double>(tp) / actual_c : 0.0;
-    r.precision.push_back(prec);
-    r.recall.push_back(rec);
-    r.f1.push_back(prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0.0);
-  }
-  r.macro_f1 = std::accumulate(r.f1.begin(), r.f1.end(), 0.0) / classes;
+  ClassMetrics m = class_metrics(r.confusion);
+  r.accuracy = m.accuracy;
+  r.macro_f1 = m.macro_f1;
+  r.precision = std::move(m.precision);
+  r.recall = std::move(m.recall);
+  r.f1 = std::move(m.f1);
 
   if (prediction.attribute_probabilities.defined() && test.has_attributes()) {
     r.has_attributes = true;

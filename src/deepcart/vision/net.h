@@ -27,6 +27,7 @@ class VisionNetImpl : public torch::nn::Module {
   const VisionOptions& options() const { return options_; }
 
  private:
+  void use_channels_last();
   VisionOptions options_;
   std::shared_ptr<BackboneImpl> backbone_;
   torch::nn::Dropout dropout_{nullptr};

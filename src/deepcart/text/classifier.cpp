@@ -1,0 +1,346 @@
+#include "deepcart/text/classifier.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+
+#include "deepcart/core/error.h"
+#include "deepcart/core/metrics.h"
+
+namespace deepcart::text {
+namespace {
+
+// Star labels as numbers ("1".."5"), for mean absolute error.
+std::vector<double> numeric_labels(const std::vector<std::string>& names) {
+  std::vector<double> values;
+  for (const auto& n : names) {
+    try {
+      size_t used = 0;
+      values.push_back(std::stod(n, &used));
+      if (used != n.size()) throw std::invalid_argument(n);
+    } catch (const std::exception&) {
+      throw Error("--task stars: labels must be numbers, found '" + n + "'");
+    }
+  }
+  return values;
+}
+
+double mean_absolute_error(const std::vector<std::vector<int64_t>>& confusion, const std::vector<double>& values) {
+  double sum = 0, n = 0;
+  for (size_t t = 0; t < confusion.size(); ++t) {
+    for (size_t p = 0; p < confusion.size(); ++p) {
+      sum += std::abs(values[t] - values[p]) * confusion[t][p];
+      n += confusion[t][p];
+    }
+  }
+  return n > 0 ? sum / n : 0.0;
+}
+
+std::vector<std::vector<int64_t>> confusion_of(const at::Tensor& predicted, const std::vector<int64_t>& truth,
+                                               int64_t classes) {
+  std::vector<std::vector<int64_t>> confusion(classes, std::vector<int64_t>(classes, 0));
+  auto p = predicted.accessor<int64_t, 1>();
+  for (size_t i = 0; i < truth.size(); ++i) ++confusion[truth[i]][p[i]];
+  return confusion;
+}
+
+// Texts no shop customer would write: random vocabulary pieces, and random letter strings.
+std::vector<std::vector<int64_t>> nonsense(const Tokenizer& tokenizer, int64_t count, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> piece(2, std::max<int64_t>(2, tokenizer.vocab_size() - 1));
+  std::uniform_int_distribution<int> length(2, 12), letter('a', 'z'), word(2, 9);
+  std::vector<std::vector<int64_t>> out;
+  for (int64_t i = 0; i < count; ++i) {
+    std::vector<int64_t> ids;
+    if (i % 2 == 0) {
+      for (int t = length(rng); t > 0; --t) ids.push_back(piece(rng));
+    } else {
+      std::string text;
+      for (int w = length(rng) / 2 + 1; w > 0; --w) {
+        for (int c = word(rng); c > 0; --c) text += static_cast<char>(letter(rng));
+        text += ' ';
+      }
+      ids = tokenizer.ids(text);
+    }
+    if (ids.empty()) ids.push_back(1);
+    out.push_back(std::move(ids));
+  }
+  return out;
+}
+
+class TextTrainTask : public TrainTask {
+ public:
+  TextTrainTask(TextNet model, std::vector<std::vector<int64_t>> ids, std::vector<int64_t> labels,
+                std::vector<int64_t> train_rows, std::vector<int64_t> valid_rows, TextTask task,
+                std::vector<double> values, double smoothing)
+      : model_(std::move(model)), ids_(std::move(ids)), labels_(std::move(labels)),
+        train_rows_(std::move(train_rows)), valid_rows_(std::move(valid_rows)), task_(task),
+        values_(std::move(values)), smoothing_(smoothing) {}
+
+  torch::nn::Module& module() override { return *model_; }
+  int64_t train_size() const override { return static_cast<int64_t>(train_rows_.size()); }
+
+  at::Tensor loss(const at::Tensor& indices, std::mt19937_64&) override {
+    auto idx = indices.accessor<int64_t, 1>();
+    std::vector<std::vector<int64_t>> batch;
+    std::vector<int64_t> y;
+    for (int64_t i = 0; i < indices.size(0); ++i) {
+      const int64_t row = train_rows_[idx[i]];
+      batch.push_back(ids_[row]);
+      y.push_back(labels_[row]);
+    }
+    return torch::nn::functional::cross_entropy(
+        model_->forward(pad_batch(batch)), torch::tensor(y, torch::kLong),
+        torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_));
+  }
+
+  std::map<std::string, double> validate() override {
+    at::Tensor probs = probabilities(valid_rows_);
+    std::vector<int64_t> truth;
+    for (int64_t row : valid_rows_) truth.push_back(labels_[row]);
+    at::Tensor y = torch::tensor(truth, torch::kLong);
+    auto confusion = confusion_of(probs.argmax(1), truth, probs.size(1));
+    ClassMetrics m = class_metrics(confusion);
+    std::map<std::string, double> out = {
+        {"accuracy", m.accuracy},
+        {"macro_f1", m.macro_f1},
+        {"loss", torch::nll_loss(probs.clamp_min(1e-12).log(), y).item<double>()}};
+    if (task_ == TextTask::kStars) out["mae"] = mean_absolute_error(confusion, values_);
+    return out;
+  }
+
+  // Softmax over rows of ids_ (or over given id lists), in eval mode, batched by length so
+  // little time goes to padding.
+  at::Tensor probabilities(const std::vector<int64_t>& rows) {
+    std::vector<std::vector<int64_t>> lists;
+    for (int64_t r : rows) lists.push_back(ids_[r]);
+    return probabilities_of(lists);
+  }
+  at::Tensor probabilities_of(const std::vector<std::vector<int64_t>>& lists) {
+    torch::NoGradGuard no_grad;
+    const bool was_training = model_->is_training();
+    model_->eval();
+    std::vector<int64_t> order(lists.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return lists[a].size() < lists[b].size(); });
+    at::Tensor out = torch::empty({static_cast<int64_t>(lists.size()), model_->options().classes});
+    for (size_t b = 0; b < order.size(); b += 256) {
+      std::vector<std::vector<int64_t>> batch;
+      std::vector<int64_t> where;
+      for (size_t i = b; i < std::min(order.size(), b + 256); ++i) {
+        batch.push_back(lists[order[i]]);
+        where.push_back(order[i]);
+      }
+      out.index_copy_(0, torch::tensor(where, torch::kLong), torch::softmax(model_->forward(pad_batch(batch)), 1));
+    }
+    model_->train(was_training);
+    return out;
+  }
+
+  const std::vector<int64_t>& valid_rows() const { return valid_rows_; }
+  const std::vector<int64_t>& labels() const { return labels_; }
+
+ private:
+  TextNet model_;
+  std::vector<std::vector<int64_t>> ids_;
+  std::vector<int64_t> labels_, train_rows_, valid_rows_;
+  TextTask task_;
+  std::vector<double> values_;
+  double smoothing_;
+};
+
+}  // namespace
+
+TextTask text_task_named(const std::string& name) {
+  if (name == "sentiment") return TextTask::kSentiment;
+  if (name == "stars") return TextTask::kStars;
+  if (name == "intent") return TextTask::kIntent;
+  throw Error("--task: expected sentiment, stars or intent, found '" + name + "'");
+}
+
+std::string text_task_name(TextTask task) {
+  switch (task) {
+    case TextTask::kSentiment: return "sentiment";
+    case TextTask::kStars: return "stars";
+    case TextTask::kIntent: return "intent";
+  }
+  return "sentiment";
+}
+
+at::Tensor pad_batch(const std::vector<std::vector<int64_t>>& ids) {
+  size_t longest = 1;
+  for (const auto& row : ids) longest = std::max(longest, row.size());
+  at::Tensor out = torch::zeros({static_cast<int64_t>(ids.size()), static_cast<int64_t>(longest)}, torch::kLong);
+  auto a = out.accessor<int64_t, 2>();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    for (size_t j = 0; j < ids[i].size(); ++j) a[i][j] = ids[i][j];
+  }
+  return out;
+}
+
+float tune_out_of_scope(const at::Tensor& in_scope_top, const at::Tensor& nonsense_top) {
+  float best = 0, best_score = -1;
+  for (int step = 1; step < 100; ++step) {
+    const float t = step / 100.0f;
+    const float kept = (in_scope_top >= t).to(torch::kFloat).mean().item<float>();
+    const float rejected = (nonsense_top < t).to(torch::kFloat).mean().item<float>();
+    const float score = 0.5f * (kept + rejected);
+    if (score > best_score + 1e-6f) {
+      best_score = score;
+      best = t;
+    }
+  }
+  return best;
+}
+
+TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TextTrainConfig config) {
+  if (data.labels.empty()) throw Error("text train: the data has no label column");
+  if (split.train.empty() || split.valid.empty()) throw Error("text train: the training and validation parts must not be empty");
+  std::vector<std::string> train_texts;
+  for (int64_t row : split.train) train_texts.push_back(data.texts[row]);
+  Tokenizer tokenizer = Tokenizer::train(train_texts, config.tokenizer);
+  std::vector<std::vector<int64_t>> ids;
+  ids.reserve(data.texts.size());
+  for (const auto& t : data.texts) ids.push_back(tokenizer.ids(t));
+
+  nlohmann::json hp = config.hparams;
+  hp["vocab"] = tokenizer.vocab_size();
+  hp["classes"] = static_cast<int64_t>(data.label_names.size());
+  hp["max_length"] = config.tokenizer.max_length;
+  TextOptions options = hp.get<TextOptions>();
+  torch::manual_seed(config.train.seed);
+  TextNet model(options);
+  const std::vector<double> values =
+      config.task == TextTask::kStars ? numeric_labels(data.label_names) : std::vector<double>{};
+
+  TextTrainOutput out;
+  ModelFile& file = out.model;
+  file.task = "text";
+  file.arch = options.arch;
+  file.hparams = options;
+  file.meta = {{"labels", data.label_names},
+               {"text_task", text_task_name(config.task)},
+               {"label_smoothing", config.label_smoothing},
+               {"answers", config.answers},
+               {"seed", config.train.seed}};
+  file.blobs["tokenizer"] = tokenizer.serialize();
+  if (config.train.monitor.empty()) config.train.monitor = "accuracy";
+  TextTrainTask task(model, std::move(ids), data.labels, split.train, split.valid, config.task, values,
+                     config.label_smoothing);
+  out.result = Trainer(config.train).fit(task, file);
+  if (config.task == TextTask::kIntent) {
+    // The threshold is tuned on validation questions and generated nonsense, never on test.
+    at::Tensor in_scope = std::get<0>(task.probabilities(task.valid_rows()).max(1));
+    at::Tensor junk = std::get<0>(task.probabilities_of(nonsense(tokenizer, std::min<int64_t>(2000, std::max<int64_t>(200, in_scope.size(0))), config.train.seed)).max(1));
+    file.meta["threshold"] = tune_out_of_scope(in_scope, junk);
+  }
+  file.add_module("model/", *model);
+  file.metrics = out.result.to_json();
+  return out;
+}
+
+TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
+  if (file_.task != "text") throw Error(file_.source + ": expected a 'text' model, found '" + file_.task + "'");
+  model_ = TextNet(file_.hparams.get<TextOptions>());
+  file_.load_module("model/", *model_);
+  model_->eval();
+  auto blob = file_.blobs.find("tokenizer");
+  if (blob == file_.blobs.end()) throw Error(file_.source + ": no tokenizer in the model file");
+  tokenizer_ = Tokenizer::deserialize(blob->second);
+  labels_ = file_.meta.at("labels").get<std::vector<std::string>>();
+  task_ = text_task_named(file_.meta.value("text_task", "sentiment"));
+  threshold_ = file_.meta.value("threshold", 0.0f);
+  answers_ = file_.meta.value("answers", std::map<std::string, std::string>{});
+}
+
+TextClassifier TextClassifier::load(const std::string& path) { return TextClassifier(model_file_read(path, "text")); }
+
+at::Tensor TextClassifier::probabilities(const std::vector<std::string>& texts, int64_t batch) {
+  c10::InferenceMode guard;
+  std::vector<std::vector<int64_t>> ids;
+  ids.reserve(texts.size());
+  for (const auto& t : texts) ids.push_back(tokenizer_.ids(t));
+  // Sorted by length so each batch pads little; results go back to input order.
+  std::vector<int64_t> order(ids.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return ids[a].size() < ids[b].size(); });
+  at::Tensor out = torch::empty({static_cast<int64_t>(ids.size()), static_cast<int64_t>(labels_.size())});
+  for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch)) {
+    std::vector<std::vector<int64_t>> rows;
+    std::vector<int64_t> where;
+    for (size_t i = b; i < std::min(order.size(), b + static_cast<size_t>(batch)); ++i) {
+      rows.push_back(ids[order[i]]);
+      where.push_back(order[i]);
+    }
+    out.index_copy_(0, torch::tensor(where, torch::kLong), torch::softmax(model_->forward(pad_batch(rows)), 1));
+  }
+  return out;
+}
+
+Attribution TextClassifier::explain(const std::string& text, int64_t label) {
+  Encoded encoded = tokenizer_.encode(text);
+  Attribution a;
+  a.pieces = encoded.pieces;
+  if (encoded.ids.empty()) {
+    a.probability = 0;
+    return a;
+  }
+  at::Tensor ids = pad_batch({encoded.ids});
+  at::Tensor embedded = model_->embed(ids).detach().requires_grad_(true);  // (1, L, D)
+  at::Tensor log_probs = torch::log_softmax(model_->logits(embedded, ids), 1)[0];
+  a.label = label >= 0 ? label : log_probs.argmax().item<int64_t>();
+  if (a.label >= static_cast<int64_t>(labels_.size())) throw Error("explain: label index out of range");
+  a.probability = std::exp(log_probs[a.label].item<float>());
+  at::Tensor grad = torch::autograd::grad({log_probs[a.label]}, {embedded})[0];
+  at::Tensor scores = (grad * embedded).sum(2)[0].detach().contiguous();  // (L)
+  a.scores.assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+  return a;
+}
+
+TextReport text_evaluate(TextClassifier& model, const TextSet& test) {
+  if (test.labels.empty()) throw Error("text eval: the test data has no label column");
+  if (test.label_names != model.labels()) throw Error("text eval: the test labels are not aligned with the model's");
+  TextReport r;
+  r.texts = test.size();
+  const auto t0 = std::chrono::steady_clock::now();
+  at::Tensor probs = model.probabilities(test.texts);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.texts_per_second = seconds > 0 ? r.texts / seconds : 0.0;
+  auto [top, predicted] = probs.max(1);
+  r.confusion = confusion_of(predicted, test.labels, static_cast<int64_t>(model.labels().size()));
+  ClassMetrics m = class_metrics(r.confusion);
+  r.accuracy = m.accuracy;
+  r.macro_f1 = m.macro_f1;
+  r.precision = std::move(m.precision);
+  r.recall = std::move(m.recall);
+  r.f1 = std::move(m.f1);
+  if (model.task() == TextTask::kStars) r.mae = mean_absolute_error(r.confusion, numeric_labels(model.labels()));
+  if (model.task() == TextTask::kIntent) {
+    at::Tensor sure = top >= model.threshold();
+    r.not_sure_rate = 1.0 - sure.to(torch::kFloat).mean().item<double>();
+    at::Tensor truth = torch::tensor(test.labels, torch::kLong);
+    const double n_sure = sure.sum().item<double>();
+    r.accuracy_when_sure = n_sure > 0 ? ((predicted == truth) & sure).sum().item<double>() / n_sure : 0.0;
+  }
+  return r;
+}
+
+nlohmann::json TextReport::to_json(const std::vector<std::string>& labels) const {
+  nlohmann::json per_label = nlohmann::json::array();
+  for (size_t c = 0; c < labels.size(); ++c) {
+    per_label.push_back({{"label", labels[c]}, {"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}});
+  }
+  nlohmann::json out = {{"texts", texts}, {"accuracy", accuracy}, {"macro_f1", macro_f1},
+                        {"texts_per_second", texts_per_second}, {"per_label", per_label}, {"confusion", confusion}};
+  if (mae >= 0) out["mae"] = mae;
+  if (not_sure_rate >= 0) {
+    out["not_sure_rate"] = not_sure_rate;
+    out["accuracy_when_sure"] = accuracy_when_sure;
+  }
+  return out;
+}
+
+}  // namespace deepcart::text

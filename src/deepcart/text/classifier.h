@@ -1,0 +1,98 @@
+// Text classification through the shared Trainer: reviews (sentiment, stars) and customer
+// questions (intents, with an out-of-scope threshold). Training tokenises once, batches are
+// padded to their longest text; the tokenizer, labels and threshold live in the ModelFile.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include "deepcart/core/model_file.h"
+#include "deepcart/core/trainer.h"
+#include "deepcart/text/net.h"
+#include "deepcart/text/text_data.h"
+#include "deepcart/text/tokenizer.h"
+
+namespace deepcart::text {
+
+// What the labels mean: sentiment (any labels), stars (numeric labels: adds mean absolute
+// error) or intent (adds an out-of-scope threshold on the top probability).
+enum class TextTask { kSentiment, kStars, kIntent };
+TextTask text_task_named(const std::string& name);
+std::string text_task_name(TextTask task);
+
+struct TextTrainConfig {
+  TextTask task = TextTask::kSentiment;
+  TokenizerOptions tokenizer;
+  nlohmann::json hparams = {{"arch", "bow"}};  // TextOptions; vocab and classes come from the data
+  double label_smoothing = 0.0;
+  std::map<std::string, std::string> answers;  // intent -> answer, kept in the ModelFile
+  TrainOptions train;
+};
+
+struct TextTrainOutput {
+  ModelFile model;
+  TrainResult result;
+};
+
+// Trains on data rows split.train, validates (early stopping, threshold) on split.valid.
+TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TextTrainConfig config);
+
+// Pads id lists into (B, L) int64 with 0, L = the longest (at least 1).
+at::Tensor pad_batch(const std::vector<std::vector<int64_t>>& ids);
+
+struct Attribution {
+  std::vector<std::string> pieces;
+  std::vector<float> scores;  // gradient x input summed over the embedding: + supports the label
+  int64_t label = 0;
+  float probability = 0;
+};
+
+class TextClassifier {
+ public:
+  explicit TextClassifier(ModelFile file);
+  static TextClassifier load(const std::string& path);
+  at::Tensor probabilities(const std::vector<std::string>& texts, int64_t batch = 256);  // (N, labels)
+  // Token scores for `label` (-1 = the predicted one).
+  Attribution explain(const std::string& text, int64_t label = -1);
+
+  const std::vector<std::string>& labels() const { return labels_; }
+  TextTask task() const { return task_; }
+  float threshold() const { return threshold_; }  // intent: below it, "not sure"; else 0
+  const std::map<std::string, std::string>& answers() const { return answers_; }
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+  const ModelFile& file() const { return file_; }
+
+ private:
+  ModelFile file_;
+  TextNet model_{nullptr};
+  Tokenizer tokenizer_;
+  std::vector<std::string> labels_;
+  TextTask task_;
+  float threshold_ = 0;
+  std::map<std::string, std::string> answers_;
+};
+
+struct TextReport {
+  int64_t texts = 0;
+  double accuracy = 0, macro_f1 = 0;
+  double mae = -1;  // stars only
+  double texts_per_second = 0;
+  std::vector<double> precision, recall, f1;
+  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  double not_sure_rate = -1;  // intent only: share of test texts under the threshold
+  double accuracy_when_sure = -1;
+  nlohmann::json to_json(const std::vector<std::string>& labels) const;
+};
+
+TextReport text_evaluate(TextClassifier& model, const TextSet& test);
+
+// Out-of-scope threshold: the top-probability cut that best separates in-scope validation texts
+// (kept above it) from nonsense (random vocabulary pieces and random letters, pushed under it),
+// weighting both sides equally.
+float tune_out_of_scope(const at::Tensor& in_scope_top, const at::Tensor& nonsense_top);
+
+}  // namespace deepcart::text

@@ -1,0 +1,184 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "deepcart/core/error.h"
+#include "deepcart/text/classifier.h"
+#include "deepcart/text/net.h"
+#include "temp_dir.h"
+
+namespace deepcart::text {
+namespace {
+
+TextOptions small(const std::string& arch) {
+  TextOptions o;
+  o.arch = arch;
+  o.vocab = 50;
+  o.classes = 3;
+  o.dim = 16;
+  o.hidden = 16;
+  o.heads = 2;
+  o.layers = 1;
+  o.max_length = 32;
+  o.buckets = 101;
+  o.dropout = 0.0;
+  return o;
+}
+
+const std::vector<std::string> kArchs = {"bow", "gru", "lstm", "transformer"};
+
+TEST(TextNet, ShapesAndPaddingDoesNotChangeTheAnswer) {
+  for (const auto& arch : kArchs) {
+    torch::manual_seed(0);
+    TextNet model(small(arch));
+    model->eval();
+    torch::NoGradGuard no_grad;
+    at::Tensor ids = torch::tensor({{5, 6, 7, 0, 0}, {8, 9, 10, 11, 12}}, torch::kLong);
+    at::Tensor logits = model->forward(ids);
+    EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2, 3})) << arch;
+    // The same first text alone, without padding, scores the same.
+    at::Tensor alone = model->forward(torch::tensor({{5, 6, 7}}, torch::kLong));
+    EXPECT_TRUE(torch::allclose(alone[0], logits[0], 1e-4, 1e-5)) << arch << ": " << alone << logits;
+  }
+}
+
+TEST(TextNet, EveryArchitectureOverfitsATinyBatch) {
+  for (const auto& arch : kArchs) {
+    torch::manual_seed(1);
+    TextNet model(small(arch));
+    at::Tensor ids = torch::randint(2, 50, {12, 8}, torch::kLong);
+    at::Tensor y = torch::arange(12, torch::kLong) % 3;
+    torch::optim::Adam adam(model->parameters(), arch == "bow" ? 0.1 : 0.01);
+    double first = 0, last = 0;
+    for (int step = 0; step < 150; ++step) {
+      adam.zero_grad();
+      at::Tensor loss = torch::cross_entropy_loss(model->forward(ids), y);
+      if (step == 0) first = loss.item<double>();
+      last = loss.item<double>();
+      loss.backward();
+      adam.step();
+    }
+    EXPECT_GT(first, 0.9) << arch;
+    EXPECT_LT(last, 0.05) << arch << " from " << first;
+  }
+}
+
+TEST(TextNet, BadOptionsAreErrors) {
+  TextOptions o = small("cnn");
+  try {
+    TextNet bad(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "--model: expected bow, gru, lstm or transformer, found 'cnn'");
+  }
+  o = small("transformer");
+  o.heads = 3;
+  try {
+    TextNet bad(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "transformer: --dim 16 is not divisible by --heads 3");
+  }
+}
+
+TEST(OutOfScope, ThresholdSeparatesConfidentFromNonsense) {
+  at::Tensor in_scope = torch::tensor({0.9f, 0.95f, 0.8f, 0.99f, 0.7f});
+  at::Tensor junk = torch::tensor({0.2f, 0.3f, 0.25f, 0.4f});
+  const float t = tune_out_of_scope(in_scope, junk);
+  EXPECT_GT(t, 0.4f);
+  EXPECT_LE(t, 0.7f);
+}
+
+// A small shop-question set: three intents, many phrasings.
+TextSet questions() {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> intents = {
+      {"track_order", {"where is my order", "track my parcel", "when will my package arrive", "order status please",
+                       "has my order shipped", "where is my parcel now", "track order number", "my package is late"}},
+      {"get_refund", {"i want my money back", "refund please", "how do i get a refund", "return for a refund",
+                      "give me a refund", "refund my payment", "money back for this item", "i need a refund now"}},
+      {"recover_password", {"i forgot my password", "reset my password", "cannot log in password lost",
+                            "password recovery", "change forgotten password", "lost my password help",
+                            "how to reset password", "password reset link"}}};
+  TextSet set;
+  for (size_t c = 0; c < intents.size(); ++c) {
+    set.label_names.push_back(intents[c].first);
+    for (int repeat = 0; repeat < 6; ++repeat) {
+      for (const auto& q : intents[c].second) {
+        set.texts.push_back(repeat % 2 ? q + " thanks" : q);
+        set.labels.push_back(static_cast<int64_t>(c));
+      }
+    }
+  }
+  std::sort(set.label_names.begin(), set.label_names.end());
+  for (size_t i = 0; i < set.labels.size(); ++i) {
+    set.labels[i] = std::find(set.label_names.begin(), set.label_names.end(), intents[set.labels[i]].first) - set.label_names.begin();
+  }
+  return set;
+}
+
+class TextClassifierTest : public test_data::TempDirTest {};
+
+TEST_F(TextClassifierTest, IntentModelAnswersSavesLoadsAndIsNotSureOnNonsense) {
+  TextSet set = questions();
+  TextSplit split = stratified_split(set.labels, 0.25, 0.0, 3);
+  TextTrainConfig c;
+  c.task = TextTask::kIntent;
+  c.hparams = {{"arch", "bow"}, {"dim", 32}, {"buckets", 1000}};
+  c.train.epochs = 30;
+  c.train.batch_size = 16;
+  c.train.lr = 0.05;
+  c.train.quiet = true;
+  c.answers = {{"track_order", "Open Your orders and press Track."}};
+  TextTrainOutput out = text_train(set, split, c);
+  EXPECT_GT(out.result.best_metrics.at("accuracy"), 0.95);
+  const std::string path = dir_ + "/intent.dcm";
+  model_file_write(out.model, path);
+  TextClassifier loaded = TextClassifier::load(path);
+  TextClassifier fresh(out.model);
+  std::vector<std::string> probe = {"where is my order", "refund please", "xqzv plorkt wubbadoo"};
+  EXPECT_TRUE(torch::equal(loaded.probabilities(probe), fresh.probabilities(probe)));
+  EXPECT_EQ(loaded.answers().at("track_order"), "Open Your orders and press Track.");
+  at::Tensor p = loaded.probabilities(probe);
+  EXPECT_EQ(loaded.labels()[p[0].argmax().item<int64_t>()], "track_order");
+  EXPECT_EQ(loaded.labels()[p[1].argmax().item<int64_t>()], "get_refund");
+  EXPECT_GT(loaded.threshold(), 0.0f);
+  EXPECT_GE(p[0].max().item<float>(), loaded.threshold()) << "a real question is answered";
+  EXPECT_LT(p[2].max().item<float>(), loaded.threshold()) << "nonsense is 'not sure'";
+  // Attributions: one score per token, and "refund" pushes toward get_refund.
+  Attribution a = loaded.explain("i want a refund", -1);
+  ASSERT_EQ(a.pieces.size(), a.scores.size());
+  EXPECT_EQ(loaded.labels()[a.label], "get_refund");
+  const size_t refund = std::find(a.pieces.begin(), a.pieces.end(), "refund") - a.pieces.begin();
+  ASSERT_LT(refund, a.pieces.size());
+  EXPECT_EQ(std::max_element(a.scores.begin(), a.scores.end()) - a.scores.begin(), static_cast<long>(refund));
+}
+
+TEST_F(TextClassifierTest, StarsReportMeanAbsoluteError) {
+  TextSet set;
+  set.label_names = {"1", "2", "5"};
+  const std::vector<std::string> words = {"awful", "meh", "great"};
+  for (int i = 0; i < 90; ++i) {
+    set.texts.push_back(words[i % 3] + " dress");
+    set.labels.push_back(i % 3);
+  }
+  TextSplit split = stratified_split(set.labels, 0.2, 0.0, 1);
+  TextTrainConfig c;
+  c.task = TextTask::kStars;
+  c.hparams = {{"arch", "gru"}, {"dim", 16}, {"hidden", 16}};
+  c.train.epochs = 8;
+  c.train.batch_size = 8;
+  c.train.lr = 0.01;
+  c.train.quiet = true;
+  TextTrainOutput out = text_train(set, split, c);
+  TextClassifier model(out.model);
+  TextReport r = text_evaluate(model, set);
+  EXPECT_DOUBLE_EQ(r.accuracy, 1.0);
+  EXPECT_DOUBLE_EQ(r.mae, 0.0);
+  EXPECT_EQ(r.confusion[2][2], 30);
+  // A wrong prediction of 5 for a 1 costs 4 stars.
+  set.labels[0] = 2;
+  TextReport off = text_evaluate(model, set);
+  EXPECT_NEAR(off.mae, 4.0 / 90, 1e-9);
+}
+
+}  // namespace
+}  // namespace deepcart::text
