@@ -400,6 +400,8 @@ void register_text(CLI::App& app) {
     cmd->add_option("--out", options->out, "output prefix: OUT.json and OUT.html")->required();
     cmd->add_option("--top", options->top_words, "words and phrases listed per side")->capture_default_str();
     cmd->add_option("--examples", options->examples, "example reviews per group and side")->capture_default_str();
+    cmd->add_option("--min-reviews", options->min_count, "list a word only if it drives at least this many explained reviews")
+        ->capture_default_str();
     cmd->add_option("--explain-limit", options->explain_limit, "reviews explained per group (attributions cost one backward pass each)")
         ->capture_default_str();
     cmd->callback([=] {

@@ -181,3 +181,103 @@ TEST_F(CliTest, RecArchitecturesEvalHistoryAllAndSimilar) {
 }
 
 }  // namespace
+
+namespace {
+
+// A small shop-question file: three intents with a few phrasings each, repeated.
+void write_questions(const std::string& path) {
+  std::ofstream out(path);
+  out << "text,intent\n";
+  const std::vector<std::pair<std::string, std::vector<std::string>>> intents = {
+      {"track_order", {"where is my order", "track my parcel", "when will my package arrive", "order status please",
+                       "has my order shipped", "where is my parcel now"}},
+      {"get_refund", {"i want my money back", "refund please", "how do i get a refund", "return for a refund",
+                      "give me a refund", "refund my payment"}},
+      {"recover_password", {"i forgot my password", "reset my password", "cannot log in password lost",
+                            "password recovery", "change forgotten password", "how to reset password"}}};
+  for (int repeat = 0; repeat < 8; ++repeat) {
+    for (const auto& [intent, texts] : intents) {
+      for (const auto& t : texts) out << t << (repeat % 2 ? " thanks" : "") << "," << intent << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+TEST_F(CliTest, TextIntentsAnswerExplainAndNotSure) {
+  write_questions(dir_ + "/q.csv");
+  std::ofstream(dir_ + "/answers.csv") << "intent,answer\ntrack_order,Open Your orders and press Track.\n";
+  const std::string model = dir_ + "/intent.dcm";
+  Result train = run("text train --data " + dir_ + "/q.csv --text-col text --label-col intent --task intent "
+                     "--model bow --buckets 1000 --epochs 30 --lr 0.05 --batch-size 16 --test-fraction 0.1 "
+                     "--answers " + dir_ + "/answers.csv --quiet --out " + model);
+  ASSERT_EQ(train.code, 0) << train.out;
+  EXPECT_NE(train.out.find("out-of-scope threshold"), std::string::npos) << train.out;
+  Result answer = run("text answer --model " + model + " \"where is my order?\" --json");
+  ASSERT_EQ(answer.code, 0) << answer.out;
+  auto a = nlohmann::json::parse(answer.out);
+  EXPECT_EQ(a["intent"], "track_order");
+  EXPECT_EQ(a["sure"], true);
+  EXPECT_EQ(a["answer"], "Open Your orders and press Track.");
+  Result nonsense = run("text answer --model " + model + " \"xqzv plorkt wubbadoo\" --json");
+  auto n = nlohmann::json::parse(nonsense.out);
+  EXPECT_EQ(n["sure"], false) << nonsense.out;
+  EXPECT_EQ(n["closest"].size(), 2u);
+  Result text_answer = run("text answer --model " + model + " \"xqzv plorkt wubbadoo\"");
+  EXPECT_EQ(text_answer.out.rfind("not sure (", 0), 0u) << text_answer.out;
+  Result explain = run("text explain --model " + model + " \"i want a refund\" --json");
+  auto e = nlohmann::json::parse(explain.out);
+  EXPECT_EQ(e["label"], "get_refund");
+  EXPECT_EQ(e["tokens"].size(), 4u);
+  Result eval = run("text eval --model " + model + " --json");  // the model's own held-out part
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  EXPECT_EQ(nlohmann::json::parse(eval.out)["texts"], 15);
+  Result bad = run("text train --data " + dir_ + "/q.csv --text-col body --label-col intent --out " + dir_ + "/x.dcm");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.out.rfind("deepcart: error: " + dir_ + "/q.csv: missing column 'body' (the columns are 'text', 'intent')\n", 0), 0u) << bad.out;
+}
+
+TEST_F(CliTest, TextReviewReportPerGroup) {
+  std::ofstream out(dir_ + "/reviews.csv");
+  out << "Review Text,Recommended IND,Class Name\n";
+  const std::vector<std::string> good = {"love this dress", "great fit and soft", "beautiful colour love it"};
+  const std::vector<std::string> bad = {"awful fabric", "terrible fit returned it", "cheap and awful"};
+  for (int i = 0; i < 60; ++i) {
+    out << good[i % 3] << ",1," << (i % 2 ? "Dresses" : "Knits") << "\n";
+    out << bad[i % 3] << ",0," << (i % 2 ? "Dresses" : "Knits") << "\n";
+  }
+  out.close();
+  const std::string model = dir_ + "/sentiment.dcm";
+  Result train = run("text train --data " + dir_ + "/reviews.csv --text-col \"Review Text\" --label-col \"Recommended IND\" "
+                     "--model bow --buckets 1000 --epochs 20 --lr 0.05 --batch-size 16 --quiet --out " + model);
+  ASSERT_EQ(train.code, 0) << train.out;
+  Result report = run("text report --model " + model + " --data " + dir_ + "/reviews.csv --group-by \"Class Name\" "
+                      "--min-reviews 2 --quiet --out " + dir_ + "/report --json");
+  ASSERT_EQ(report.code, 0) << report.out;
+  auto r = nlohmann::json::parse(report.out);
+  ASSERT_EQ(r["groups"].size(), 2u);
+  EXPECT_EQ(r["groups"][0]["group"], "Dresses");
+  EXPECT_EQ(r["groups"][0]["reviews"], 60);
+  EXPECT_NEAR(r["groups"][0]["sentiment"]["1"].get<double>(), 0.5, 0.05);
+  std::vector<std::string> positive, negative;
+  for (const auto& w : r["groups"][0]["positive_drivers"]) positive.push_back(w["text"]);
+  for (const auto& w : r["groups"][0]["negative_drivers"]) negative.push_back(w["text"]);
+  EXPECT_NE(std::find(positive.begin(), positive.end(), "love"), positive.end()) << r["groups"][0].dump();
+  EXPECT_NE(std::find(negative.begin(), negative.end(), "awful"), negative.end()) << r["groups"][0].dump();
+  std::ifstream html(dir_ + "/report.html");
+  std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("<h2>Dresses"), std::string::npos);
+  EXPECT_EQ(page.find("http"), std::string::npos) << "self-contained: no external links";
+}
+
+TEST_F(CliTest, VisionBadImageNamesTheFileAndPredictsFashionMnist) {
+  const std::string root = dir_ + "/shop";
+  fs::create_directories(root + "/caps");
+  std::ofstream(root + "/caps/broken.png") << "\x89PNG\r\n\x1a\nnot really";
+  Result bad = run("vision train --data " + root + " --size 16 --out " + dir_ + "/v.dcm --quiet");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.out.rfind("deepcart: error: " + root + "/caps/broken.png: truncated or corrupt PNG:", 0), 0u) << bad.out;
+  Result missing = run("vision predict --model " + dir_ + "/none.dcm fashion-mnist:test:0");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.out, "deepcart: error: " + dir_ + "/none.dcm: cannot open model file: No such file or directory\n");
+}
