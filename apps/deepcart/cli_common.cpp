@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -91,6 +92,20 @@ std::string shared_data_dir() {
     return std::filesystem::weakly_canonical(DEEPCART_SHARED_DATA_DIR).string();
   }
   return "../shared/data";
+}
+
+void write_confusion_csv(const std::vector<std::vector<int64_t>>& confusion,
+                         const std::vector<std::string>& labels, const std::string& path) {
+  std::ofstream csv(path);
+  if (!csv) throw Error(path + ": cannot open for writing");
+  csv << "true\\predicted";
+  for (const auto& l : labels) csv << ",\"" << l << "\"";
+  csv << "\n";
+  for (size_t t = 0; t < labels.size(); ++t) {
+    csv << "\"" << labels[t] << "\"";
+    for (int64_t v : confusion[t]) csv << "," << v;
+    csv << "\n";
+  }
 }
 
 }  // namespace deepcart::cli

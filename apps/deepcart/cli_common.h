@@ -29,6 +29,9 @@ void add_train_flags(CLI::App* app, TrainOptions& options);
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag);
 std::vector<std::string> parse_name_list(const std::string& text);
 void print_json(const nlohmann::json& value);
+// The confusion matrix [true][predicted] as CSV with quoted label names.
+void write_confusion_csv(const std::vector<std::vector<int64_t>>& confusion,
+                         const std::vector<std::string>& labels, const std::string& path);
 std::string shared_data_dir();
 
 void register_doctor(CLI::App& app);

@@ -250,18 +250,7 @@ void register_text(CLI::App& app) {
         test = text::read_text_set(source, columns, model.labels());
       }
       text::TextReport report = text::text_evaluate(model, test);
-      if (!confusion->empty()) {
-        std::ofstream csv(*confusion);
-        if (!csv) throw Error(*confusion + ": cannot open for writing");
-        csv << "true\\predicted";
-        for (const auto& l : model.labels()) csv << ",\"" << l << "\"";
-        csv << "\n";
-        for (size_t t = 0; t < model.labels().size(); ++t) {
-          csv << "\"" << model.labels()[t] << "\"";
-          for (int64_t v : report.confusion[t]) csv << "," << v;
-          csv << "\n";
-        }
-      }
+      if (!confusion->empty()) write_confusion_csv(report.confusion, model.labels(), *confusion);
       if (!plot->empty()) plot_confusion(report.confusion, model.labels(), *model_path + " on " + source, *plot);
       if (common->json) return print_json(report.to_json(model.labels()));
       std::printf("%s on %s: ", model_path->c_str(), source.c_str());

@@ -28,20 +28,6 @@ vision::ImageSet test_set_for(const vision::ImageClassifier& model, const std::s
   return vision::load_image_set(source, "test", o);
 }
 
-void write_confusion_csv(const std::vector<std::vector<int64_t>>& confusion,
-                         const std::vector<std::string>& classes, const std::string& path) {
-  std::ofstream csv(path);
-  if (!csv) throw Error(path + ": cannot open for writing");
-  csv << "true\\predicted";
-  for (const auto& c : classes) csv << ",\"" << c << "\"";
-  csv << "\n";
-  for (size_t t = 0; t < classes.size(); ++t) {
-    csv << "\"" << classes[t] << "\"";
-    for (int64_t v : confusion[t]) csv << "," << v;
-    csv << "\n";
-  }
-}
-
 void print_report(const vision::VisionReport& r, const vision::ImageClassifier& model) {
   const auto& classes = model.classes();
   std::printf("accuracy %.4f  macro-F1 %.4f  ECE %.4f  (%.0f images/s)\n", r.accuracy, r.macro_f1, r.ece,

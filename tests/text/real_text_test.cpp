@@ -21,7 +21,7 @@ TEST(RealText, BitextIntentsAnswerAndRefuseNonsense) {
   TextTrainConfig c;
   c.task = TextTask::kIntent;
   c.hparams = {{"arch", "bow"}, {"dim", 64}};
-  c.train.epochs = 8;
+  c.train.epochs = 5;
   c.train.batch_size = 32;
   c.train.lr = 0.02;
   c.train.optimizer = "adamw";

@@ -85,18 +85,25 @@ int context_init(const ContextOptions& options) {
     if (options.blas_threads < 0) blas = std::max(1, std::atoi(env));
   }
   blas_set_threads(std::max(1, blas));
-  // glibc serves large blocks (over 32 MB at most) with fresh mmap()s and unmaps them on free,
-  // so a training step that allocates a large gradient (an embedding table's) pays a page
-  // fault for every page, every step. Serving them from the heap, and not trimming it, lets
-  // the next step reuse the memory. DEEPCART_DEFAULT_MALLOC=1 keeps glibc's behaviour.
-  if (!std::getenv("DEEPCART_DEFAULT_MALLOC")) {
-    mallopt(M_MMAP_MAX, 0);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-  }
+  context_tune_malloc();
   g_threads = threads;
   g_seed = options.seed;
   torch::manual_seed(options.seed);
   return threads;
+}
+
+void context_tune_malloc() {
+  // glibc serves large blocks (over 32 MB at most) with fresh mmap()s and unmaps them on free,
+  // so a training step that allocates a large gradient (an embedding table's) pays a page
+  // fault for every page, every step. Serving them from the heap, and not trimming it, lets
+  // the next step reuse the memory. DEEPCART_DEFAULT_MALLOC=1 keeps glibc's behaviour.
+  static const bool done = [] {
+    if (std::getenv("DEEPCART_DEFAULT_MALLOC")) return false;
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    return true;
+  }();
+  (void)done;
 }
 
 int context_threads() { return g_threads; }

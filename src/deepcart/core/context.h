@@ -27,6 +27,9 @@ struct BlasInfo {
 int context_init(const ContextOptions& options);
 
 int context_threads();
+// Serves large allocations from the heap instead of fresh mmap()s (once per process; called by
+// context_init and Trainer::fit). See context.cpp.
+void context_tune_malloc();
 int context_cores();
 uint64_t context_seed();
 

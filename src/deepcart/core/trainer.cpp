@@ -1,5 +1,7 @@
 #include "deepcart/core/trainer.h"
 
+#include "deepcart/core/context.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
@@ -184,6 +186,7 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
     throw Error("--batch-size: expected at least 1, found " + std::to_string(o.batch_size));
   }
   lr_at(0, 1);  // validates the schedule name before any work
+  context_tune_malloc();
   torch::nn::Module& module = task.module();
   auto optimizer = make_optimizer(o, module.parameters());
   const int64_t n = task.train_size();
