@@ -14,7 +14,7 @@ if [ "$WHICH" = cnn ] || [ "$WHICH" = both ]; then
     --metrics-log "$OUT/cnn.jsonl"
 fi
 if [ "$WHICH" = resnet ] || [ "$WHICH" = both ]; then
-  RESNET_RECIPE=(--model resnet --width 32 --depth 2 --epochs 8 --lr-schedule onecycle --lr 0.004 --dropout 0.1 --label-smoothing 0.05 --patience 0)
+  RESNET_RECIPE=(--model resnet --width 16 --depth 2 --epochs 23 --lr-schedule onecycle --lr 0.004 --dropout 0.1 --label-smoothing 0.05 --patience 0)
   /usr/bin/time -f "resnet wall %e s" "$DEEPCART" vision train "${RESNET_RECIPE[@]}" --out "$OUT/resnet.dcm" \
     --metrics-log "$OUT/resnet.jsonl"
 fi
