@@ -12,6 +12,17 @@ namespace {
 
 std::string text_data(const std::string& name) { return test_data::shared_data_dir() + "/text/" + name; }
 
+// The rows of `set` at `rows`, with its label names.
+TextSet rows_of(const TextSet& set, const std::vector<int64_t>& rows) {
+  TextSet out;
+  out.label_names = set.label_names;
+  for (int64_t r : rows) {
+    out.texts.push_back(set.texts[r]);
+    out.labels.push_back(set.labels[r]);
+  }
+  return out;
+}
+
 TEST(RealText, BitextIntentsAnswerAndRefuseNonsense) {
   const std::string path = text_data("bitext-customer-service/bitext_customer_service_8k.csv");
   REQUIRE_SHARED_DATA(path);
@@ -28,12 +39,7 @@ TEST(RealText, BitextIntentsAnswerAndRefuseNonsense) {
   c.train.quiet = true;
   TextTrainOutput out = text_train(set, split, c);
   TextClassifier model(out.model);
-  TextSet test;
-  test.label_names = set.label_names;
-  for (int64_t r : split.test) {
-    test.texts.push_back(set.texts[r]);
-    test.labels.push_back(set.labels[r]);
-  }
+  TextSet test = rows_of(set, split.test);
   TextReport r = text_evaluate(model, test);
   std::printf("bitext bow: test accuracy %.4f, threshold %.2f, not sure %.3f\n", r.accuracy, model.threshold(), r.not_sure_rate);
   EXPECT_GT(r.accuracy, 0.97) << "fastText reaches 98.8% on this split";
@@ -59,12 +65,7 @@ TEST(RealText, ChineseReviewsSentimentWithCharacters) {
   c.train.quiet = true;
   TextTrainOutput out = text_train(set, split, c);
   TextClassifier model(out.model);
-  TextSet test;
-  test.label_names = set.label_names;
-  for (int64_t r : split.test) {
-    test.texts.push_back(set.texts[r]);
-    test.labels.push_back(set.labels[r]);
-  }
+  TextSet test = rows_of(set, split.test);
   TextReport r = text_evaluate(model, test);
   std::printf("online_shopping bow 2 epochs: test accuracy %.4f (%.0f texts/s)\n", r.accuracy, r.texts_per_second);
   EXPECT_GT(r.accuracy, 0.88);
