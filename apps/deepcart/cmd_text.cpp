@@ -135,8 +135,10 @@ void register_text(CLI::App& app) {
     cmd->add_option("--heads", hp->heads, "transformer: attention heads")->capture_default_str();
     cmd->add_option("--pooling", hp->pooling, "gru/lstm/transformer: max | mean")
         ->check(CLI::IsMember({"max", "mean"}))->capture_default_str();
-    cmd->add_option("--buckets", hp->buckets, "bow: hashed bigram buckets (0 = unigrams only)")->capture_default_str();
-    cmd->add_option("--dropout", hp->dropout, "dropout")->capture_default_str();
+    cmd->add_option("--buckets", hp->buckets, "bow: hashed n-gram buckets (0 = unigrams only)")->capture_default_str();
+    cmd->add_option("--ngrams", hp->ngrams, "bow: longest token n-gram hashed (1, 2 or 3)")
+        ->check(CLI::Range(1, 3))->capture_default_str();
+    cmd->add_option("--dropout", hp->dropout, "gru/lstm/transformer: dropout before the head")->capture_default_str();
     cmd->add_option("--label-smoothing", cfg->label_smoothing, "cross-entropy label smoothing")->capture_default_str();
     cmd->add_option("--valid-fraction", *valid_fraction, "share of each label held out for validation")->capture_default_str();
     cmd->add_option("--test-fraction", *test_fraction, "share of each label held out for testing (without --test)")

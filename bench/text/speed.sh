@@ -3,7 +3,7 @@
 # (bench/peers/text.py) on identical texts and tokens (deepcart's exported split), same batch,
 # threads and sizes, in this one run: training texts/s over one epoch, inference texts/s over the
 # test part (deepcart's figure includes tokenising the raw text; the peer's starts from tokens).
-# Usage: bench/text/speed.sh [threads]   (after the build and `scripts/setup.sh --bench`; run it alone)
+# Usage: [MODELS="gru transformer"] bench/text/speed.sh [threads]   (after the build and `scripts/setup.sh --bench`; run it alone)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 THREADS=${1:-2}
@@ -16,7 +16,7 @@ ratio() { /usr/bin/python3 -c "print('%.0f | %.0f | %.2fx' % ($1, $2, $1 / $2))"
 
 echo "| model (clothing reviews, batch 64, threads $THREADS) | measure | deepcart | PyTorch-Python | ratio |"
 echo "|---|---|---|---|---|"
-for model in gru transformer; do
+for model in ${MODELS:-gru transformer}; do
   "$DEEPCART" text train --model "$model" --data "$DATA/womens-clothing-reviews.csv" --text-col Title \
     --text-col "Review Text" --label-col "Recommended IND" --seed 0 --epochs 1 --patience 0 --batch-size 64 \
     --threads "$THREADS" --quiet --json --export-split "$TMP/split" --out "$TMP/$model.dcm" > "$TMP/ours.json"

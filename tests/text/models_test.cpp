@@ -41,6 +41,28 @@ TEST(TextNet, ShapesAndPaddingDoesNotChangeTheAnswer) {
   }
 }
 
+TEST(TextNet, FusedTransformerInferenceMatchesTheTrainingPath) {
+  for (const std::string pooling : {"max", "mean"}) {
+    TextOptions o = small("transformer");
+    o.layers = 2;
+    o.pooling = pooling;
+    torch::manual_seed(3);
+    TextNet model(o);
+    model->eval();
+    // Padding of every length, and a text with no tokens at all.
+    at::Tensor ids = torch::tensor({{5, 6, 7, 0, 0, 0}, {8, 9, 10, 11, 12, 13}, {4, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}},
+                                   torch::kLong);
+    at::Tensor reference = model->forward(ids);  // grad mode on: the step-by-step path
+    at::Tensor fused;
+    {
+      c10::InferenceMode guard;
+      fused = model->forward(ids);
+    }
+    EXPECT_FALSE(fused.isnan().any().item<bool>()) << pooling;
+    EXPECT_TRUE(torch::allclose(fused, reference.detach(), 1e-4, 1e-5)) << pooling << ": " << fused << reference;
+  }
+}
+
 TEST(TextNet, EveryArchitectureOverfitsATinyBatch) {
   for (const auto& arch : kArchs) {
     torch::manual_seed(1);
@@ -78,6 +100,35 @@ TEST(TextNet, BadOptionsAreErrors) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "transformer: --dim 16 is not divisible by --heads 3");
   }
+  o = small("bow");
+  o.ngrams = 4;
+  try {
+    TextNet bad(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "--ngrams: expected 1, 2 or 3, found 4");
+  }
+}
+
+TEST(TextNet, BowTrigramsAddToTheBigramFeatures) {
+  // The same weights (same seed, same parameters) with and without trigrams: a text of two
+  // tokens has no trigram and scores the same; a text of three tokens does not.
+  TextOptions o = small("bow");
+  torch::manual_seed(5);
+  TextNet bigrams(o);
+  o.ngrams = 3;
+  torch::manual_seed(5);
+  TextNet trigrams(o);
+  bigrams->eval();
+  trigrams->eval();
+  torch::NoGradGuard no_grad;
+  at::Tensor two = torch::tensor({{5, 6, 0}}, torch::kLong), three = torch::tensor({{5, 6, 7}}, torch::kLong);
+  EXPECT_TRUE(torch::allclose(bigrams->forward(two), trigrams->forward(two)));
+  EXPECT_FALSE(torch::allclose(bigrams->forward(three), trigrams->forward(three)));
+  // A model file written before --ngrams existed has no such key: it reads as bigrams.
+  nlohmann::json old = small("bow");
+  old.erase("ngrams");
+  EXPECT_EQ(old.get<TextOptions>().ngrams, 2);
 }
 
 TEST(OutOfScope, ThresholdSeparatesConfidentFromNonsense) {

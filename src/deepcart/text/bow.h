@@ -1,5 +1,5 @@
 // The fast baseline, fastText's idea: the mean of the token embeddings and of hashed
-// token-bigram embeddings, straight into the linear head. No hidden layer: it trains and
+// token n-gram embeddings (bigrams, or bigrams and trigrams), straight into the linear head. No hidden layer: it trains and
 // predicts at tens of thousands of texts a second.
 #pragma once
 
@@ -16,8 +16,8 @@ class BowImpl : public TextEncoderImpl {
   int64_t features() const override { return dim_; }
 
  private:
-  int64_t dim_, buckets_;
-  torch::nn::Embedding bigrams_{nullptr};  // (buckets, dim)
+  int64_t dim_, buckets_, ngrams_;
+  torch::nn::Embedding ngram_table_{nullptr};  // (buckets, dim)
 };
 TORCH_MODULE(Bow);
 

@@ -16,8 +16,8 @@ at::Tensor masked_pool(const at::Tensor& x, const at::Tensor& keep, const std::s
     return pooled.masked_fill(~keep.any(1, true), 0.0);  // empty text -> zeros, not -inf
   }
   if (pooling == "mean") {
-    at::Tensor kf = k.to(x.dtype());
-    return (x * kf).sum(1) / kf.sum(1).clamp_min(1.0);
+    // masked_fill, not a product: positions outside the mask may hold anything, even NaN.
+    return x.masked_fill(~k, 0.0).sum(1) / k.to(x.dtype()).sum(1).clamp_min(1.0);
   }
   throw Error("--pooling: expected max or mean, found '" + pooling + "'");
 }

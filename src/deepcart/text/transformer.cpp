@@ -33,6 +33,15 @@ at::Tensor EncoderBlockImpl::forward(const at::Tensor& x, const at::Tensor& bias
   return h + dropout_(ff2_(dropout_(torch::gelu(ff1_(norm2_(h))))));
 }
 
+at::Tensor EncoderBlockImpl::forward_fused(const at::Tensor& x, const at::Tensor& padding) {
+  const int64_t d = x.size(2);
+  constexpr int64_t kKeyPaddingMask = 1;  // ATen's mask_type for a (B, L) key padding mask
+  return at::_transformer_encoder_layer_fwd(
+      x, d, heads_, qkv_->weight, qkv_->bias, proj_->weight, proj_->bias, /*use_gelu=*/true,
+      /*norm_first=*/true, norm1_->options.eps(), norm1_->weight, norm1_->bias, norm2_->weight, norm2_->bias,
+      ff1_->weight, ff1_->bias, ff2_->weight, ff2_->bias, padding, kKeyPaddingMask);
+}
+
 TransformerImpl::TransformerImpl(const TextOptions& o)
     : dim_(o.dim), max_length_(o.max_length), pooling_(o.pooling) {
   positions_ = register_module("positions", torch::nn::Embedding(o.max_length, o.dim));
@@ -54,6 +63,11 @@ at::Tensor TransformerImpl::encode(const at::Tensor& embedded, const at::Tensor&
   // Padding keys get -inf; a text with no tokens at all keeps its first key so softmax has a finite row.
   at::Tensor usable = keep.clone();
   usable.select(1, 0).fill_(true);
+  if (!is_training() && !at::GradMode::is_enabled()) {
+    at::Tensor padding = ~usable;
+    for (auto& block : blocks_) x = block->forward_fused(x, padding);
+    return masked_pool(final_norm_(x), keep, pooling_);
+  }
   at::Tensor bias = torch::zeros(usable.sizes(), x.options())
                         .masked_fill(~usable, -std::numeric_limits<float>::infinity())
                         .view({x.size(0), 1, 1, l});

@@ -19,6 +19,10 @@ class EncoderBlockImpl : public torch::nn::Module {
   EncoderBlockImpl(int64_t dim, int64_t heads, double dropout);
   // x (B, L, dim), bias (B, 1, 1, L): 0 for tokens, -inf for padding keys
   at::Tensor forward(const at::Tensor& x, const at::Tensor& bias);
+  // The same block in ATen's fused CPU kernel (the one behind PyTorch's fast path), for
+  // inference only. padding (B, L) bool: true for padding keys. Rows at padding positions are
+  // not meaningful; the caller pools over real tokens only.
+  at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& padding);
 
  private:
   int64_t heads_;
