@@ -94,6 +94,11 @@ std::string shared_data_dir() {
   return "../shared/data";
 }
 
+std::string share_dir() {
+  if (const char* env = std::getenv("DEEPCART_SHARE")) return env;
+  return DEEPCART_SHARE_DIR;
+}
+
 void write_confusion_csv(const std::vector<std::vector<int64_t>>& confusion,
                          const std::vector<std::string>& labels, const std::string& path) {
   std::ofstream csv(path);

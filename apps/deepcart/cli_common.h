@@ -33,6 +33,8 @@ void print_json(const nlohmann::json& value);
 void write_confusion_csv(const std::vector<std::vector<int64_t>>& confusion,
                          const std::vector<std::string>& labels, const std::string& path);
 std::string shared_data_dir();
+// The project's share/ folder (answer templates, the shipped data sets); DEEPCART_SHARE overrides.
+std::string share_dir();
 
 void register_doctor(CLI::App& app);
 void register_rec(CLI::App& app);

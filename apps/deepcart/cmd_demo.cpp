@@ -1,6 +1,7 @@
 // deepcart datagen and deepcart demo: the demo shop, end to end.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,8 @@
 #include "deepcart/rec/rec_task.h"
 #include "deepcart/rec/recommender.h"
 #include "deepcart/data/image.h"
+#include "deepcart/text/classifier.h"
+#include "deepcart/text/report.h"
 #include "deepcart/vision/classifier.h"
 #include "deepcart/vision/explain.h"
 #include "deepcart/vision/similar.h"
@@ -102,6 +105,116 @@ nlohmann::json vision_demo(const std::string& out, int epochs, const Common& com
           {"gradcam", heat}};
 }
 
+// One bow model on a shipped data set: trained with early stopping on validation, tested once
+// on the held-out part, written to OUT/models/NAME.dcm.
+text::TextClassifier demo_text_model(const std::string& path, const text::TextColumns& columns, text::TextTask task,
+                                     const std::string& name,
+                                     const std::map<std::string, std::string>& answers, int epochs,
+                                     const std::string& out, const Common& common, nlohmann::json& summary) {
+  const text::TextSet set = text::read_text_set(path, columns);
+  text::TextSplit split = text::stratified_split(set.labels, 0.1, 0.2, common.seed);
+  text::TextTrainConfig config;
+  config.task = task;
+  config.answers = answers;
+  config.hparams = {{"arch", "bow"}};
+  config.train.epochs = epochs;
+  config.train.batch_size = 64;
+  config.train.lr = 0.01;
+  config.train.optimizer = "adamw";
+  config.train.weight_decay = 0.01;
+  config.train.schedule = "cosine";
+  config.train.patience = 2;
+  config.train.seed = common.seed;
+  config.train.quiet = common.quiet;
+  config.train.metrics_log = out + "/logs/" + name + ".jsonl";
+  config.train.checkpoint_path = out + "/models/" + name + ".ckpt";
+  text::TextTrainOutput trained = text::text_train(set, split, config);
+  // As `text train` records it, so `text eval` and `text report` work on the demo's models.
+  trained.model.meta["data"] = {{"path", path}, {"test", ""}, {"text_cols", columns.text}, {"label_col", columns.label},
+                                {"valid_fraction", 0.1}, {"test_fraction", 0.2}, {"seed", common.seed}};
+  text::TextClassifier model(trained.model);
+  text::TextReport report = text::text_evaluate(model, text::rows_of(set, split.test));
+  trained.model.metrics["test"] = report.to_json(model.labels());
+  trained.model.metrics["test"].erase("confusion");
+  model_file_write(trained.model, out + "/models/" + name + ".dcm");
+  summary[name] = {{"model", out + "/models/" + name + ".dcm"}, {"test_accuracy", report.accuracy},
+                   {"train_seconds", trained.result.seconds}};
+  if (report.mae >= 0) summary[name]["test_mae"] = report.mae;
+  return model;
+}
+
+// The reviews-and-questions part of the demo, on the two data sets shipped under share/data:
+// review sentiment (recommended or not) and stars on the clothing reviews, a review report by
+// clothing class, and an intent model on the Bitext questions that answers three of them.
+nlohmann::json text_demo(const std::string& out, const Common& common) {
+  const std::string share = share_dir();
+  const std::string reviews_path = share + "/data/womens-clothing-reviews/womens-clothing-reviews.csv.gz";
+  const std::string questions_path = share + "/data/bitext-customer-service/bitext_customer_service_8k.csv.gz";
+  nlohmann::json summary = nlohmann::json::object();
+  const std::vector<std::string> review_cols = {"Title", "Review Text"};
+  demo_text_model(reviews_path, {review_cols, "Recommended IND"}, text::TextTask::kSentiment, "reviews-sentiment", {}, 3,
+                  out, common, summary);
+  demo_text_model(reviews_path, {review_cols, "Rating"}, text::TextTask::kStars, "reviews-stars", {}, 3, out, common,
+                  summary);
+
+  text::ReportOptions report;
+  report.sentiment_model = out + "/models/reviews-sentiment.dcm";
+  report.stars_model = out + "/models/reviews-stars.dcm";
+  report.data = reviews_path;
+  report.group_col = "Class Name";
+  report.out = out + "/reviews-report";
+  report.top_words = 4;
+  report.examples = 1;
+  report.explain_limit = 100;
+  report.quiet = common.quiet;
+  summary["report"] = text::review_report(report);
+  summary["report_files"] = {report.out + ".json", report.out + ".html"};
+
+  text::TextClassifier intents = demo_text_model(questions_path, {{"utterance"}, "intent"}, text::TextTask::kIntent,
+                                                 "questions-intent",
+                                                 text::read_answers(share + "/answers-bitext-27.csv"), 5, out, common, summary);
+  nlohmann::json answered = nlohmann::json::array();
+  for (const char* q : {"where is my order?", "I was charged twice, I want my money back", "purple elephants dance at midnight"}) {
+    answered.push_back(intents.answer(q, intents.answers()).to_json(q, intents.threshold()));
+  }
+  summary["questions"] = answered;
+  return summary;
+}
+
+void print_text_demo(const nlohmann::json& t) {
+  std::printf("  reviews    sentiment (recommended or not) test accuracy %.4f; stars accuracy %.4f, MAE %.2f\n",
+              t["reviews-sentiment"]["test_accuracy"].get<double>(), t["reviews-stars"]["test_accuracy"].get<double>(),
+              t["reviews-stars"]["test_mae"].get<double>());
+  const auto& report = t["report"];
+  const std::string positive = report["positive_label"].get<std::string>();
+  std::vector<nlohmann::json> groups(report["groups"].begin(), report["groups"].end());
+  std::sort(groups.begin(), groups.end(), [](const nlohmann::json& a, const nlohmann::json& b) { return a["reviews"].get<int64_t>() > b["reviews"].get<int64_t>(); });
+  std::printf("  by class   (the five largest of %zu; all in %s)\n", groups.size(), t["report_files"][1].get<std::string>().c_str());
+  for (size_t i = 0; i < std::min<size_t>(5, groups.size()); ++i) {
+    const auto& g = groups[i];
+    auto words = [](const nlohmann::json& list) {
+      std::string s;
+      for (const auto& w : list) s += (s.empty() ? "" : ", ") + w["text"].get<std::string>();
+      return s.empty() ? std::string("-") : s;
+    };
+    std::printf("    %-10s %5lld reviews, %3.0f%% recommend, %.1f stars; praised: %s; criticised: %s\n",
+                g["group"].get<std::string>().c_str(), (long long)g["reviews"].get<int64_t>(),
+                100 * g["sentiment"].value(positive, 0.0), g.value("mean_stars", 0.0),
+                words(g["positive_drivers"]).c_str(), words(g["negative_drivers"]).c_str());
+  }
+  std::printf("  questions  intent test accuracy %.4f\n", t["questions-intent"]["test_accuracy"].get<double>());
+  for (const auto& q : t["questions"]) {
+    std::printf("    \"%s\"\n      ", q["question"].get<std::string>().c_str());
+    if (q["sure"].get<bool>()) {
+      std::printf("%s (%.0f%%): %s\n", q["intent"].get<std::string>().c_str(), 100 * q["confidence"].get<double>(),
+                  q["answer"].get<std::string>().c_str());
+    } else {
+      std::printf("not sure (%.0f%%); closest: %s, %s\n", 100 * q["confidence"].get<double>(),
+                  q["closest"][0]["intent"].get<std::string>().c_str(), q["closest"][1]["intent"].get<std::string>().c_str());
+    }
+  }
+}
+
 void print_catalogue(const nlohmann::json& c) {
   std::printf("  catalogue  CNN test accuracy %.4f after %.0f s; look-alike precision@8 %.4f\n",
               c["test_accuracy"].get<double>(), c["train_seconds"].get<double>(), c["precision_at_8"].get<double>());
@@ -133,11 +246,14 @@ void register_demo(CLI::App& app) {
   auto out = std::make_shared<std::string>("demo-out");
   auto epochs = std::make_shared<int>(15);
   auto vision_epochs = std::make_shared<int>(1);
+  auto text = std::make_shared<bool>(true);
   add_common(cmd, *common);
   cmd->add_option("--out", *out, "output folder")->capture_default_str();
   cmd->add_option("--epochs", *epochs, "recommender epochs (early stopping on validation)")
       ->capture_default_str();
   cmd->add_option("--vision-epochs", *vision_epochs, "product-photo CNN epochs on Fashion-MNIST (0 = skip)")
+      ->capture_default_str();
+  cmd->add_flag("--text,!--no-text", *text, "train the review and question models on the shipped data")
       ->capture_default_str();
   cmd->callback([=] {
     namespace fs = std::filesystem;
@@ -150,14 +266,14 @@ void register_demo(CLI::App& app) {
     fs::create_directories(*out + "/models");
     fs::create_directories(*out + "/logs");
 
-    say("[1/6] generating the demo shop (synthetic behaviour log)\n");
+    say("[1/7] generating the demo shop (synthetic behaviour log)\n");
     data::ShopOptions shop;
     shop.seed = common->seed;
     auto generated = data::shop_generate(*out + "/shop", shop);
     say("      %lld events, %lld purchases, %lld empty cells\n", (long long)generated.events,
         (long long)generated.purchases, (long long)generated.missing_cells);
 
-    say("[2/6] cleaning and [3/6] training the MLP recommender (64-32-1, BCE, Adam)\n");
+    say("[2/7] cleaning and [3/7] training the MLP recommender (64-32-1, BCE, Adam)\n");
     rec::MlpTrainConfig config;
     config.columns.features = {"price", "dwell_seconds", "quantity"};
     config.table.fill_missing = 0.0;
@@ -202,8 +318,8 @@ void register_demo(CLI::App& app) {
     sasrec_trained.model.metrics["test"] = sasrec_test;
     model_file_write(sasrec_trained.model, *out + "/models/rec-sasrec.dcm");
 
-    say("[4/6] evaluating on held-out purchases (leave-one-out, full ranking)\n");
-    say("[5/6] recommending for three customers, with reasons\n");
+    say("[4/7] evaluating on held-out purchases (leave-one-out, full ranking)\n");
+    say("[5/7] recommending for three customers, with reasons\n");
     nlohmann::json recs = nlohmann::json::object();
     for (int64_t u = 0; u < std::min<int64_t>(3, sasrec.users().size()); ++u) {
       const std::string user = sasrec.users().name(u);
@@ -215,8 +331,14 @@ void register_demo(CLI::App& app) {
     }
     nlohmann::json catalogue = nlohmann::json::object();
     if (*vision_epochs > 0) {
-      say("[6/6] product photos: a CNN on Fashion-MNIST, its test images as the shop's catalogue\n");
+      say("[6/7] product photos: a CNN on Fashion-MNIST, its test images as the shop's catalogue\n");
       catalogue = vision_demo(*out, *vision_epochs, *common);
+    }
+    nlohmann::json text_part = nlohmann::json::object();
+    if (*text) {
+      say("[7/7] reviews and questions: sentiment, stars and a report by class on the clothing reviews; "
+          "intents and answers on the Bitext questions\n");
+      text_part = text_demo(*out, *common);
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -233,6 +355,7 @@ void register_demo(CLI::App& app) {
         {"sasrec", {{"test", sasrec_test}, {"protocol", split.protocol}}},
         {"recommendations", recs},
         {"catalogue", catalogue},
+        {"text", text_part},
         {"threads", at::get_num_threads()},
         {"seconds", seconds}};
     std::ofstream(*out + "/report.json") << summary.dump(2) << "\n";
@@ -264,6 +387,7 @@ void register_demo(CLI::App& app) {
       }
     }
     if (!catalogue.empty()) print_catalogue(catalogue);
+    if (!text_part.empty()) print_text_demo(text_part);
     std::printf("  wrote      %s, %s/models/rec-sasrec.dcm, %s/report.json, %s/logs/  (%.1f s in all)\n",
                 model_path.c_str(), out->c_str(), out->c_str(), out->c_str(), seconds);
   });

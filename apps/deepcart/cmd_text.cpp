@@ -16,16 +16,6 @@
 namespace deepcart::cli {
 namespace {
 
-std::map<std::string, std::string> read_answers(const std::string& path) {
-  data::CsvReader csv(path);
-  const int intent = csv.column_index("intent"), answer = csv.column_index("answer");
-  if (intent < 0 || answer < 0) throw Error(path + ": expected columns intent,answer");
-  std::map<std::string, std::string> out;
-  std::vector<std::string> fields;
-  while (csv.next(fields)) out[fields[intent]] = fields[answer];
-  return out;
-}
-
 // The texts of the command line: the arguments, or one per line of --file.
 std::vector<std::string> texts_from(const std::vector<std::string>& args, const std::string& file) {
   std::vector<std::string> texts = args;
@@ -50,18 +40,6 @@ void print_report(const text::TextReport& r, const std::vector<std::string>& lab
   for (size_t c = 0; c < labels.size(); ++c) {
     std::printf("  %-28s %9.4f %9.4f %9.4f\n", labels[c].c_str(), r.precision[c], r.recall[c], r.f1[c]);
   }
-}
-
-// A subset of rows of a TextSet.
-text::TextSet rows_of(const text::TextSet& set, const std::vector<int64_t>& rows) {
-  text::TextSet out;
-  out.label_names = set.label_names;
-  for (int64_t r : rows) {
-    out.texts.push_back(set.texts[r]);
-    if (!set.labels.empty()) out.labels.push_back(set.labels[r]);
-    if (!set.group.empty()) out.group.push_back(set.group[r]);
-  }
-  return out;
 }
 
 // ANSI colour for a token score relative to the largest magnitude: green supports the label,
@@ -165,9 +143,9 @@ void register_text(CLI::App& app) {
         if (!common->quiet) std::fprintf(stderr, "%s: %s\n", test->c_str(), test_set.report.summary().c_str());
       } else {
         split = text::stratified_split(all.labels, *valid_fraction, *test_fraction, common->seed);
-        test_set = rows_of(all, split.test);
+        test_set = text::rows_of(all, split.test);
       }
-      if (!answers->empty()) cfg->answers = read_answers(*answers);
+      if (!answers->empty()) cfg->answers = text::read_answers(*answers);
       nlohmann::json h = *hp;
       h["arch"] = *arch;
       cfg->hparams = h;
@@ -246,7 +224,7 @@ void register_text(CLI::App& app) {
           source = origin["path"].get<std::string>() + " (held-out test part)";
           text::TextSet all = text::read_text_set(origin["path"], columns, model.labels());
           text::TextSplit split = text::stratified_split(all.labels, origin["valid_fraction"], origin["test_fraction"], origin["seed"]);
-          test = rows_of(all, split.test);
+          test = text::rows_of(all, split.test);
         }
       } else {
         test = text::read_text_set(source, columns, model.labels());
@@ -308,35 +286,11 @@ void register_text(CLI::App& app) {
     cmd->callback([=] {
       init_context(*common);
       text::TextClassifier model = text::TextClassifier::load(*model_path);
-      if (model.task() != text::TextTask::kIntent) throw Error(*model_path + ": not an intent model (train it with --task intent)");
-      std::map<std::string, std::string> answers = answers_path->empty() ? model.answers() : read_answers(*answers_path);
-      at::Tensor probs = model.probabilities({*question})[0];
-      auto [top, index] = probs.topk(std::min<int64_t>(2, probs.size(0)));
-      const std::string intent = model.labels()[index[0].item<int64_t>()];
-      const float confidence = top[0].item<float>();
-      const bool sure = confidence >= model.threshold();
-      nlohmann::json out = {{"question", *question}, {"intent", intent}, {"confidence", confidence},
-                            {"threshold", model.threshold()}, {"sure", sure}};
-      if (sure) {
-        auto it = answers.find(intent);
-        out["answer"] = it != answers.end() ? it->second : "";
-      } else {
-        nlohmann::json closest = nlohmann::json::array();
-        for (int64_t i = 0; i < top.size(0); ++i) {
-          closest.push_back({{"intent", model.labels()[index[i].item<int64_t>()]}, {"confidence", top[i].item<float>()}});
-        }
-        out["closest"] = closest;
-      }
+      std::map<std::string, std::string> answers = answers_path->empty() ? model.answers() : text::read_answers(*answers_path);
+      const text::Answer a = model.answer(*question, answers);
+      const nlohmann::json out = a.to_json(*question, model.threshold());
       if (common->json) return print_json(out);
-      if (sure) {
-        std::printf("intent   %s (%.1f%%)\nanswer   %s\n", intent.c_str(), 100 * confidence,
-                    out["answer"].get<std::string>().empty() ? "(no answer on file for this intent)" : out["answer"].get<std::string>().c_str());
-      } else {
-        std::printf("not sure (%.1f%%, under the %.0f%% threshold). Did you mean:\n", 100 * confidence, 100 * model.threshold());
-        for (const auto& c : out["closest"]) {
-          std::printf("  %s (%.1f%%)\n", c["intent"].get<std::string>().c_str(), 100 * c["confidence"].get<double>());
-        }
-      }
+      std::printf("%s", a.describe(model.threshold()).c_str());
     });
   }
 

@@ -270,6 +270,32 @@ TEST_F(CliTest, TextReviewReportPerGroup) {
   EXPECT_EQ(page.find("http"), std::string::npos) << "self-contained: no external links";
 }
 
+TEST_F(CliTest, DemoReviewsAndQuestionsOnTheShippedData) {
+  // The text part of the demo reads only the data shipped under share/data (gzip-compressed).
+  Result r = run("demo --out " + dir_ + " --epochs 2 --vision-epochs 0 --quiet");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(std::ifstream(dir_ + "/report.json"));
+  const auto& t = j.at("text");
+  EXPECT_GT(t.at("reviews-sentiment").at("test_accuracy").get<double>(), 0.88);
+  EXPECT_LT(t.at("reviews-stars").at("test_mae").get<double>(), 0.6);
+  EXPECT_GT(t.at("questions-intent").at("test_accuracy").get<double>(), 0.97);
+  EXPECT_EQ(t.at("report").at("groups").size(), 21u) << "clothing classes";
+  EXPECT_TRUE(fs::exists(dir_ + "/reviews-report.html"));
+  const auto& q = t.at("questions");
+  ASSERT_EQ(q.size(), 3u);
+  EXPECT_EQ(q[0].at("intent"), "track_order");
+  EXPECT_TRUE(q[0].at("sure").get<bool>());
+  EXPECT_NE(q[0].at("answer").get<std::string>().find("Track"), std::string::npos) << q[0];
+  EXPECT_FALSE(q[2].at("sure").get<bool>()) << "nonsense gets 'not sure': " << q[2];
+  EXPECT_EQ(q[2].at("closest").size(), 2u);
+  EXPECT_NE(r.out.find("questions  intent test accuracy"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not sure ("), std::string::npos) << r.out;
+  // The demo's models work with the text commands.
+  Result answer = run("text answer --model " + dir_ + "/models/questions-intent.dcm \"cancel my order please\" --json");
+  ASSERT_EQ(answer.code, 0) << answer.out;
+  EXPECT_EQ(nlohmann::json::parse(answer.out).at("intent"), "cancel_order");
+}
+
 TEST_F(CliTest, VisionBadImageNamesTheFileAndPredictsFashionMnist) {
   const std::string root = dir_ + "/shop";
   fs::create_directories(root + "/caps");

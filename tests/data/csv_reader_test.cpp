@@ -325,6 +325,37 @@ TEST_F(CsvReaderTest, ErrorEmptyFile) {
   EXPECT_EQ(error_of(blank), blank + ": empty file: expected a header line, found nothing");
 }
 
+// gzip (Debian's essential package) compresses a written file; returns the .gz path.
+std::string gzip(const std::string& path) {
+  EXPECT_EQ(std::system(("gzip -n -f '" + path + "'").c_str()), 0);
+  return path + ".gz";
+}
+
+TEST_F(CsvReaderTest, ReadsGzipCompressedFilesLikePlainOnes) {
+  const std::string text = "\xef\xbb\xbf" "a,b\n\"x\ny\",2\n3,4\n";
+  const auto plain = read_all(write("p.csv", text));
+  const auto packed = read_all(gzip(write("z.csv", text)), CsvOptions{.buffer_bytes = 5});
+  ASSERT_EQ(plain.size(), 2u);
+  EXPECT_EQ(packed, plain);
+  // The tab is still guessed from the name under the .gz.
+  const auto tsv = read_all(gzip(write("t.tsv", "a\tb\n1,5\t2\n")));
+  ASSERT_EQ(tsv.size(), 1u);
+  EXPECT_EQ(tsv[0], (Fields{"1,5", "2"}));
+}
+
+TEST_F(CsvReaderTest, ErrorCorruptGzip) {
+  const std::string path = gzip(write("c.csv", "a,b\n" + std::string(5000, 'x') + ",1\n"));
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  bytes[bytes.size() / 2] ^= 0x55;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  const std::string e = error_of(path);
+  EXPECT_EQ(e.rfind(path + ": corrupt gzip data: ", 0), 0u) << e;
+}
+
 TEST_F(CsvReaderTest, ErrorCannotOpen) {
   const std::string path = dir_ + "/missing.csv";
   EXPECT_EQ(error_of(path), path + ": cannot open: No such file or directory");

@@ -12,17 +12,6 @@ namespace {
 
 std::string text_data(const std::string& name) { return test_data::shared_data_dir() + "/text/" + name; }
 
-// The rows of `set` at `rows`, with its label names.
-TextSet rows_of(const TextSet& set, const std::vector<int64_t>& rows) {
-  TextSet out;
-  out.label_names = set.label_names;
-  for (int64_t r : rows) {
-    out.texts.push_back(set.texts[r]);
-    out.labels.push_back(set.labels[r]);
-  }
-  return out;
-}
-
 TEST(RealText, BitextIntentsAnswerAndRefuseNonsense) {
   const std::string path = text_data("bitext-customer-service/bitext_customer_service_8k.csv");
   REQUIRE_SHARED_DATA(path);
@@ -58,7 +47,7 @@ TEST(RealText, ChineseReviewsSentimentWithCharacters) {
   TextSplit split = stratified_split(set.labels, 0.1, 0.2, 0);
   TextTrainConfig c;
   c.hparams = {{"arch", "bow"}, {"dim", 64}};
-  c.train.epochs = 2;
+  c.train.epochs = 1;
   c.train.batch_size = 64;
   c.train.lr = 0.01;
   c.train.optimizer = "adamw";
@@ -67,11 +56,40 @@ TEST(RealText, ChineseReviewsSentimentWithCharacters) {
   TextClassifier model(out.model);
   TextSet test = rows_of(set, split.test);
   TextReport r = text_evaluate(model, test);
-  std::printf("online_shopping bow 2 epochs: test accuracy %.4f (%.0f texts/s)\n", r.accuracy, r.texts_per_second);
+  std::printf("online_shopping bow 1 epoch: test accuracy %.4f (%.0f texts/s)\n", r.accuracy, r.texts_per_second);
   EXPECT_GT(r.accuracy, 0.88);
   at::Tensor p = model.probabilities({"质量很好，非常满意！", "太差了，退货"});
   EXPECT_EQ(model.labels()[p[0].argmax().item<int64_t>()], "1");
   EXPECT_EQ(model.labels()[p[1].argmax().item<int64_t>()], "0");
+}
+
+TEST(RealText, Banking77IntentsOnTheOfficialSplit) {
+  const std::string train_path = text_data("banking77/train.csv"), test_path = text_data("banking77/test.csv");
+  REQUIRE_SHARED_DATA(train_path);
+  REQUIRE_SHARED_DATA(test_path);
+  const TextColumns columns{{"text"}, "category"};
+  TextSet set = read_text_set(train_path, columns);
+  ASSERT_EQ(set.label_names.size(), 77u);
+  TextSet test = read_text_set(test_path, columns, set.label_names);
+  ASSERT_EQ(test.texts.size(), 3080u);
+  TextSplit split = stratified_split(set.labels, 0.1, 0.0, 0);
+  TextTrainConfig c;
+  c.task = TextTask::kIntent;
+  c.hparams = {{"arch", "bow"}, {"dim", 64}};
+  c.train.epochs = 4;
+  c.train.batch_size = 64;
+  c.train.lr = 0.01;
+  c.train.optimizer = "adamw";
+  c.train.quiet = true;
+  TextTrainOutput out = text_train(set, split, c);
+  TextClassifier model(out.model);
+  TextReport r = text_evaluate(model, test);
+  std::printf("banking77 bow 4 epochs: test accuracy %.4f, not sure %.3f\n", r.accuracy, r.not_sure_rate);
+  EXPECT_GE(r.accuracy, 0.80) << "the issue's bar; fastText gets about 0.86";
+  const Answer a = model.answer("my card still has not arrived", {{"card_arrival", "It ships in 5 days."}});
+  EXPECT_EQ(a.intent, "card_arrival");
+  EXPECT_TRUE(a.sure) << a.confidence << " vs " << model.threshold();
+  EXPECT_EQ(a.answer, "It ships in 5 days.");
 }
 
 }  // namespace

@@ -10,14 +10,6 @@
 namespace deepcart::data {
 namespace {
 
-bool ends_with_tsv(const std::string& path) {
-  if (path.size() < 4) return false;
-  std::string ext = path.substr(path.size() - 4);
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext == ".tsv";
-}
-
 // How a byte appears in a message: printable ASCII quoted, anything else as hex.
 std::string describe_byte(unsigned char c) {
   if (c == '\t') return "'\\t'";
@@ -82,7 +74,7 @@ size_t find_invalid_utf8(const std::string& s) {
 
 CsvReader::CsvReader(const std::string& path, CsvOptions options)
     : path_(path),
-      delimiter_(options.delimiter != 0 ? options.delimiter : (ends_with_tsv(path) ? '\t' : ',')),
+      delimiter_(options.delimiter != 0 ? options.delimiter : (has_extension(path, ".tsv") ? '\t' : ',')),
       has_header_(options.has_header),
       max_field_bytes_(options.max_field_bytes),
       buffer_(std::max<size_t>(options.buffer_bytes, 4)) {
@@ -90,8 +82,7 @@ CsvReader::CsvReader(const std::string& path, CsvOptions options)
     throw Error(path_ + ": expected a delimiter other than quote or line break, found " +
                 describe_byte(static_cast<unsigned char>(delimiter_)));
   }
-  file_.reset(std::fopen(path_.c_str(), "rb"));
-  if (!file_) throw Error(path_ + ": cannot open: " + std::strerror(errno));
+  file_ = std::make_unique<GzReader>(path_);
   if (fill(3) && std::memcmp(pos_, "\xef\xbb\xbf", 3) == 0) pos_ += 3;
   if (!has_header_) return;
 
@@ -140,11 +131,8 @@ bool CsvReader::fill(size_t n) {
     const size_t have = end_ - pos_;
     if (have > 0) std::memmove(buffer_.data(), pos_, have);
     const size_t want = buffer_.size() - have;
-    const size_t got = std::fread(buffer_.data() + have, 1, want, file_.get());
-    if (got < want) {
-      if (std::ferror(file_.get())) throw Error(path_ + ": cannot read: " + std::strerror(errno));
-      eof_ = true;
-    }
+    const size_t got = file_->read(buffer_.data() + have, want);
+    if (got < want) eof_ = true;
     pos_ = buffer_.data();
     end_ = pos_ + have + got;
   }

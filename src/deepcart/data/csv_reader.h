@@ -10,11 +10,12 @@
 #include <vector>
 
 #include "deepcart/core/error.h"
+#include "deepcart/data/gz_reader.h"
 
 namespace deepcart::data {
 
 struct CsvOptions {
-  char delimiter = 0;  // 0 = guess from the file name: ".tsv" -> '\t', else ','
+  char delimiter = 0;  // 0 = guess from the file name: ".tsv" (or ".tsv.gz") -> '\t', else ','
   bool has_header = true;
   size_t max_field_bytes = 16 << 20;  // a field larger than this is an error (protects memory)
   size_t buffer_bytes = 1 << 18;      // read chunk; tests shrink it to hit every chunk boundary
@@ -64,10 +65,6 @@ class CsvReader {
   std::string location(int64_t line, int col) const;
 
  private:
-  struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-  };
-
   bool parse_record(std::vector<std::string>& fields);
   bool parse_field(std::string& field, int col);
   void append(std::string& field, const char* data, size_t size, int col);
@@ -81,7 +78,7 @@ class CsvReader {
   char delimiter_;
   bool has_header_;
   size_t max_field_bytes_;
-  std::unique_ptr<std::FILE, FileCloser> file_;
+  std::unique_ptr<GzReader> file_;  // plain or gzip-compressed
   std::vector<char> buffer_;
   const char* pos_ = nullptr;
   const char* end_ = nullptr;

@@ -1,9 +1,7 @@
-// IDX reading through zlib's gz* calls, which read plain files transparently, so one code path
-// serves .gz and uncompressed files. Data goes straight into the output vector in 1 MB pieces:
-// the 47 MB of Fashion-MNIST training images cost one inflate pass and no per-byte work.
+// IDX reading through GzReader, so one code path serves .gz and uncompressed files. Data goes
+// straight into the output vector in 1 MB pieces: the 47 MB of Fashion-MNIST training images
+// cost one inflate pass and no per-byte work.
 #include "deepcart/data/idx.h"
-
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,13 +10,13 @@
 #include <filesystem>
 #include <system_error>
 
+#include "deepcart/data/gz_reader.h"
+
 namespace deepcart::data {
 namespace {
 
 constexpr size_t kChunkBytes = size_t{1} << 20;
 constexpr uint64_t kMaxDataBytes = uint64_t{1} << 31;
-// zlib's default 8 KB input buffer would mean thousands of read() calls for the training set.
-constexpr unsigned kGzBufferBytes = 1u << 17;
 
 std::string hex32(uint32_t value) {
   char buf[16];
@@ -30,53 +28,6 @@ uint32_t big_endian_u32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-// An open gz stream that turns zlib's error codes into Errors naming the file.
-class GzReader {
- public:
-  explicit GzReader(const std::string& path) : path_(path) {
-    errno = 0;
-    file_ = gzopen(path.c_str(), "rb");
-    if (file_ == nullptr) {
-      // gzopen leaves errno at 0 when it fails without a system call (out of memory).
-      if (errno != 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-      throw Error(path + ": cannot open");
-    }
-    gzbuffer(file_, kGzBufferBytes);
-  }
-  ~GzReader() { gzclose(file_); }
-  GzReader(const GzReader&) = delete;
-  GzReader& operator=(const GzReader&) = delete;
-
-  // Reads up to n bytes into out and returns how many; fewer only where the data ends. A gzip
-  // stream that is cut off counts as an end (zlib reports it so), and the caller's size check
-  // turns it into a "truncated" error.
-  size_t read(uint8_t* out, size_t n) {
-    size_t done = 0;
-    while (done < n) {
-      const auto chunk = static_cast<unsigned>(std::min(n - done, kChunkBytes));
-      const int got = gzread(file_, out + done, chunk);
-      if (got < 0) fail();
-      done += static_cast<size_t>(got);
-      if (static_cast<unsigned>(got) < chunk) break;
-    }
-    return done;
-  }
-
- private:
-  [[noreturn]] void fail() {
-    int code = Z_OK;
-    std::string message = gzerror(file_, &code);
-    // zlib prefixes its message with the path; ours already starts with it.
-    const std::string prefix = path_ + ": ";
-    if (message.compare(0, prefix.size(), prefix) == 0) message.erase(0, prefix.size());
-    if (code == Z_ERRNO) throw Error(path_ + ": cannot read: " + message);
-    if (code == Z_MEM_ERROR) throw Error(path_ + ": out of memory while decompressing");
-    throw Error(path_ + ": corrupt gzip data: " + message);
-  }
-
-  std::string path_;
-  gzFile file_ = nullptr;
-};
 
 // Prefers the .gz name the Debian package uses; a file someone has gunzipped works as well.
 std::string pick_file(const std::string& dir, const std::string& name) {

@@ -280,6 +280,51 @@ at::Tensor TextClassifier::probabilities(const std::vector<std::string>& texts, 
   return out;
 }
 
+Answer TextClassifier::answer(const std::string& question, const std::map<std::string, std::string>& answers) {
+  if (task_ != TextTask::kIntent) throw Error(file_.source + ": not an intent model (train it with --task intent)");
+  at::Tensor probs = probabilities({question})[0];
+  auto [top, index] = probs.topk(std::min<int64_t>(2, probs.size(0)));
+  Answer a;
+  a.intent = labels_[index[0].item<int64_t>()];
+  a.confidence = top[0].item<float>();
+  a.sure = a.confidence >= threshold_;
+  if (a.sure) {
+    auto it = answers.find(a.intent);
+    if (it != answers.end()) a.answer = it->second;
+  } else {
+    for (int64_t i = 0; i < top.size(0); ++i) a.closest.emplace_back(labels_[index[i].item<int64_t>()], top[i].item<float>());
+  }
+  return a;
+}
+
+nlohmann::json Answer::to_json(const std::string& question, float threshold) const {
+  nlohmann::json out = {{"question", question}, {"intent", intent}, {"confidence", confidence},
+                        {"threshold", threshold}, {"sure", sure}};
+  if (sure) {
+    out["answer"] = answer;
+  } else {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [name, p] : closest) list.push_back({{"intent", name}, {"confidence", p}});
+    out["closest"] = list;
+  }
+  return out;
+}
+
+std::string Answer::describe(float threshold) const {
+  char line[256];
+  if (sure) {
+    std::snprintf(line, sizeof line, "intent   %s (%.1f%%)\nanswer   ", intent.c_str(), 100 * confidence);
+    return line + (answer.empty() ? std::string("(no answer on file for this intent)") : answer) + "\n";
+  }
+  std::snprintf(line, sizeof line, "not sure (%.1f%%, under the %.0f%% threshold). Did you mean:\n", 100 * confidence, 100 * threshold);
+  std::string out = line;
+  for (const auto& [name, p] : closest) {
+    std::snprintf(line, sizeof line, "  %s (%.1f%%)\n", name.c_str(), 100 * p);
+    out += line;
+  }
+  return out;
+}
+
 Attribution TextClassifier::explain(const std::string& text, int64_t label) {
   Encoded encoded = tokenizer_.encode(text);
   Attribution a;

@@ -51,11 +51,24 @@ struct Attribution {
   float probability = 0;
 };
 
+// An intent model's reply to a customer question.
+struct Answer {
+  std::string intent;
+  float confidence = 0;
+  bool sure = false;   // confidence >= the model's out-of-scope threshold
+  std::string answer;  // when sure: the answer on file for the intent ("" if none)
+  std::vector<std::pair<std::string, float>> closest;  // when not sure: the two closest intents
+  nlohmann::json to_json(const std::string& question, float threshold) const;
+  std::string describe(float threshold) const;  // the lines `text answer` prints
+};
+
 class TextClassifier {
  public:
   explicit TextClassifier(ModelFile file);
   static TextClassifier load(const std::string& path);
   at::Tensor probabilities(const std::vector<std::string>& texts, int64_t batch = 256);  // (N, labels)
+  // intent models: the intent of `question` and its answer from `answers`, or "not sure".
+  Answer answer(const std::string& question, const std::map<std::string, std::string>& answers);
   // Token scores for `label` (-1 = the predicted one).
   Attribution explain(const std::string& text, int64_t label = -1);
 

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -19,12 +20,22 @@ struct Driver {
   int64_t reviews = 0;
 };
 
-// Adds each word's and each adjacent pair's attribution once per review.
+// Punctuation and symbols on their own say nothing about a product; a piece needs a letter or a
+// digit (any byte >= 0x80 counts: CJK characters and accented letters).
+bool has_word_character(const std::string& piece) {
+  return std::any_of(piece.begin(), piece.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return b >= 0x80 || std::isalnum(b);
+  });
+}
+
+// Adds each word's and each adjacent pair's attribution once per review (pairs of words only,
+// not "disappointed .").
 void add_drivers(const Attribution& a, std::map<std::string, Driver>& drivers) {
   std::map<std::string, double> seen;
   for (size_t i = 0; i < a.pieces.size(); ++i) {
     seen[a.pieces[i]] += a.scores[i];
-    if (i + 1 < a.pieces.size()) {
+    if (i + 1 < a.pieces.size() && has_word_character(a.pieces[i]) && has_word_character(a.pieces[i + 1])) {
       const bool cjk = static_cast<unsigned char>(a.pieces[i][0]) >= 0xE3;  // CJK pieces join without a space
       seen[a.pieces[i] + (cjk ? "" : " ") + a.pieces[i + 1]] += a.scores[i] + a.scores[i + 1];
     }
@@ -38,15 +49,19 @@ void add_drivers(const Attribution& a, std::map<std::string, Driver>& drivers) {
 nlohmann::json top_drivers(const std::map<std::string, Driver>& drivers, int64_t n, int64_t min_count, bool positive) {
   std::vector<std::pair<double, std::string>> ranked;
   for (const auto& [piece, d] : drivers) {
-    if (d.reviews < min_count) continue;
-    // Total pull across the group's reviews: frequent and strong drivers first.
-    ranked.emplace_back(positive ? d.sum : -d.sum, piece);
+    if (d.reviews < min_count || !has_word_character(piece)) continue;
+    // Mean pull per review, weighted by the log of how many reviews have it: ranking by the total
+    // would crown "the" and "." (tiny pulls in every review) over "flattering" and "returned".
+    const double mean = d.sum / static_cast<double>(d.reviews);
+    const double weight = std::log1p(static_cast<double>(d.reviews));
+    ranked.emplace_back((positive ? mean : -mean) * weight, piece);
   }
   std::sort(ranked.rbegin(), ranked.rend());
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [score, piece] : ranked) {
     if (static_cast<int64_t>(out.size()) >= n || score <= 0) break;
-    out.push_back({{"text", piece}, {"score", positive ? score : -score}, {"reviews", drivers.at(piece).reviews}});
+    const Driver& d = drivers.at(piece);
+    out.push_back({{"text", piece}, {"score", d.sum / static_cast<double>(d.reviews)}, {"reviews", d.reviews}});
   }
   return out;
 }

@@ -21,11 +21,13 @@
 
 #include "deepcart/core/error.h"
 #include "deepcart/data/csv_reader.h"
+#include "deepcart/data/gz_reader.h"
 
 namespace deepcart::text {
 namespace {
 
 using json = nlohmann::json;
+using data::has_extension;
 
 // Blank means only whitespace or invisible characters (a stray BOM, a zero-width space).
 // The input is valid UTF-8 (checked by the readers).
@@ -284,17 +286,50 @@ json parse_jsonl_line(const std::string& line, const std::string& where) {
   return value;
 }
 
+// Lines of a plain or gzip-compressed file, without their '\n'.
+class LineReader {
+ public:
+  explicit LineReader(const std::string& path) : file_(path) {}
+  bool next(std::string& line) {
+    for (;;) {
+      const size_t newline = buffer_.find('\n', pos_);
+      if (newline != std::string::npos) {
+        line.assign(buffer_, pos_, newline - pos_);
+        pos_ = newline + 1;
+        return true;
+      }
+      buffer_.erase(0, pos_);
+      pos_ = 0;
+      const size_t have = buffer_.size();
+      buffer_.resize(have + kChunk);
+      const size_t got = file_.read(buffer_.data() + have, kChunk);
+      buffer_.resize(have + got);
+      if (got == 0) {
+        if (buffer_.empty()) return false;
+        line.swap(buffer_);  // the last line has no '\n'
+        buffer_.clear();
+        return true;
+      }
+    }
+  }
+
+ private:
+  static constexpr size_t kChunk = size_t{1} << 18;
+  data::GzReader file_;
+  std::string buffer_;
+  size_t pos_ = 0;
+};
+
 TextSet read_jsonl(const std::string& path, const TextColumns& columns,
                    const std::vector<std::string>& label_names, const std::string& group_col) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  LineReader in(path);
   const bool labelled = !columns.label.empty();
   SetBuilder builder(labelled, label_names, !group_col.empty());
   const std::vector<std::string> wanted = wanted_columns(columns, group_col);
   std::vector<std::string> values(wanted.size());
   std::vector<const std::string*> parts(columns.text.size());
   std::string line;
-  for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
+  for (int64_t line_no = 1; in.next(line); ++line_no) {
     if (line_no == 1 && line.rfind("\xef\xbb\xbf", 0) == 0) line.erase(0, 3);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (trim(line).empty()) continue;
@@ -320,16 +355,7 @@ TextSet read_jsonl(const std::string& path, const TextColumns& columns,
                 group_col.empty() ? nullptr : &values.back(),
                 [&] { return where + " (field '" + columns.label + "')"; });
   }
-  if (in.bad()) throw Error(path + ": cannot read: " + std::strerror(errno));
   return builder.finish();
-}
-
-bool has_extension(const std::string& path, const std::string& ext) {
-  if (path.size() < ext.size()) return false;
-  std::string tail = path.substr(path.size() - ext.size());
-  std::transform(tail.begin(), tail.end(), tail.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return tail == ext;
 }
 
 // Uniform in [0, bound) by rejection, so the split is the same with every standard library
@@ -460,6 +486,27 @@ void write_fasttext(const std::string& path, const std::vector<std::vector<std::
   }
   out.close();
   if (!out) throw Error(path + ": cannot write: " + std::strerror(errno));
+}
+
+TextSet rows_of(const TextSet& set, const std::vector<int64_t>& rows) {
+  TextSet out;
+  out.label_names = set.label_names;
+  for (int64_t r : rows) {
+    out.texts.push_back(set.texts[r]);
+    if (!set.labels.empty()) out.labels.push_back(set.labels[r]);
+    if (!set.group.empty()) out.group.push_back(set.group[r]);
+  }
+  return out;
+}
+
+std::map<std::string, std::string> read_answers(const std::string& path) {
+  data::CsvReader csv(path);
+  const int intent = csv.column_index("intent"), answer = csv.column_index("answer");
+  if (intent < 0 || answer < 0) throw Error(path + ": expected columns intent,answer");
+  std::map<std::string, std::string> out;
+  std::vector<std::string> fields;
+  while (csv.next(fields)) out[fields[intent]] = fields[answer];
+  return out;
 }
 
 }  // namespace deepcart::text

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,12 @@ struct TextSet {
 TextSet read_text_set(const std::string& path, const TextColumns& columns,
                       const std::vector<std::string>& label_names = {},
                       const std::string& group_col = "");
+
+// The rows `rows` of a set, labels and groups included.
+TextSet rows_of(const TextSet& set, const std::vector<int64_t>& rows);
+
+// An `intent,answer` CSV (other columns ignored): intent -> answer.
+std::map<std::string, std::string> read_answers(const std::string& path);
 
 struct TextSplit {
   std::vector<int64_t> train, valid, test;  // row indices, each sorted ascending
