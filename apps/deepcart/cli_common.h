@@ -43,5 +43,6 @@ void register_demo(CLI::App& app);
 void register_data(CLI::App& app);
 void register_vision(CLI::App& app);
 void register_text(CLI::App& app);
+void register_serve(CLI::App& app);
 
 }  // namespace deepcart::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   deepcart::cli::register_rec(app);
   deepcart::cli::register_vision(app);
   deepcart::cli::register_text(app);
+  deepcart::cli::register_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -282,7 +282,10 @@ at::Tensor TextClassifier::probabilities(const std::vector<std::string>& texts, 
 
 Answer TextClassifier::answer(const std::string& question, const std::map<std::string, std::string>& answers) {
   if (task_ != TextTask::kIntent) throw Error(file_.source + ": not an intent model (train it with --task intent)");
-  at::Tensor probs = probabilities({question})[0];
+  return answer_of(probabilities({question})[0], answers);
+}
+
+Answer TextClassifier::answer_of(const at::Tensor& probs, const std::map<std::string, std::string>& answers) const {
   auto [top, index] = probs.topk(std::min<int64_t>(2, probs.size(0)));
   Answer a;
   a.intent = labels_[index[0].item<int64_t>()];

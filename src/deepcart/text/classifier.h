@@ -69,6 +69,8 @@ class TextClassifier {
   at::Tensor probabilities(const std::vector<std::string>& texts, int64_t batch = 256);  // (N, labels)
   // intent models: the intent of `question` and its answer from `answers`, or "not sure".
   Answer answer(const std::string& question, const std::map<std::string, std::string>& answers);
+  // The same from this model's probabilities (labels) for one question, e.g. from a batch.
+  Answer answer_of(const at::Tensor& probabilities, const std::map<std::string, std::string>& answers) const;
   // Token scores for `label` (-1 = the predicted one).
   Attribution explain(const std::string& text, int64_t label = -1);
 

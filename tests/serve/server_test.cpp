@@ -1,0 +1,384 @@
+// The HTTP API end to end, in process: every route with good and bad input, hot reload of a
+// corrupt file, micro-batching under concurrent clients, and SIGTERM through the real program.
+// The models are the demo's (one `deepcart demo` run, shared by the suite).
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "deepcart/serve/server.h"
+
+namespace deepcart::serve {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+const char* kToken = "test-token";
+
+std::string base64(const std::string& bytes) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += alphabet[(buffer >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += alphabet[(buffer << (6 - bits)) & 63];
+  while (out.size() % 4) out += '=';
+  return out;
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // DEEPCART_TEST_DEMO_DIR reuses an existing `deepcart demo --out DIR` (for quick reruns).
+    if (const char* reuse = std::getenv("DEEPCART_TEST_DEMO_DIR")) {
+      dir_ = new std::string(reuse);
+      keep_ = true;
+    } else {
+      dir_ = new std::string(::testing::TempDir() + "/serve_" + std::to_string(::getpid()));
+    }
+    const std::string cmd = std::string(DEEPCART_BINARY) + " demo --quiet --epochs 2 --out " + *dir_ + " > " + *dir_ + ".log 2>&1";
+    if (!keep_) ASSERT_EQ(std::system(cmd.c_str()), 0) << "the demo must run to give the server its models";
+    for (const char* name : {"rec-sasrec.dcm", "vision-cnn.dcm", "catalogue.dci", "reviews-sentiment.dcm",
+                             "reviews-stars.dcm", "questions-intent.dcm"}) {
+      ASSERT_TRUE(fs::exists(*dir_ + "/models/" + name)) << name;
+    }
+    metrics_ = new Metrics();
+    BatchOptions batch;
+    batch.max_items = 64;
+    batch.max_delay = std::chrono::microseconds(20000);  // wide, so concurrent requests meet
+    registry_ = new ModelRegistry(batch, *metrics_);
+    for (const char* name : {"rec-sasrec", "vision-cnn", "reviews-sentiment", "reviews-stars", "questions-intent"}) {
+      registry_->load(name, *dir_ + "/models/" + name + ".dcm");
+    }
+    registry_->load("catalogue", *dir_ + "/models/catalogue.dci");
+    ServeOptions options;
+    options.port = 0;
+    options.token = kToken;
+    options.max_body_bytes = 1 << 20;
+    options.max_batch_length = 32;
+    options.log = false;
+    options.http_threads = 16;
+    server_ = new Server(options, *registry_, *metrics_);
+    port_ = server_->bind();
+    thread_ = new std::thread([] { server_->run(); });
+  }
+
+  static void TearDownTestSuite() {
+    server_->stop();
+    thread_->join();
+    delete thread_;
+    delete server_;
+    delete registry_;
+    delete metrics_;
+    if (!keep_) fs::remove_all(*dir_);
+    delete dir_;
+  }
+
+  static httplib::Client client(bool with_token = true) {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(60, 0);
+    if (with_token) c.set_bearer_token_auth(kToken);
+    return c;
+  }
+
+  static std::string read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  // POST JSON -> (status, body as JSON).
+  static std::pair<int, json> post(const std::string& path, const std::string& body,
+                                   const std::string& type = "application/json", bool with_token = true) {
+    auto res = client(with_token).Post(path.c_str(), body, type.c_str());
+    if (!res) return {-1, json()};
+    return {res->status, json::parse(res->body, nullptr, false)};
+  }
+
+  static std::string png_of(int n) {
+    auto res = client().Get(("/v1/images/catalogue?id=fashion-mnist:test:" + std::to_string(n)).c_str());
+    EXPECT_TRUE(res && res->status == 200);
+    return res ? res->body : "";
+  }
+
+  static std::string* dir_;
+  static bool keep_;
+  static Metrics* metrics_;
+  static ModelRegistry* registry_;
+  static Server* server_;
+  static std::thread* thread_;
+  static int port_;
+};
+
+std::string* ServeTest::dir_ = nullptr;
+bool ServeTest::keep_ = false;
+Metrics* ServeTest::metrics_ = nullptr;
+ModelRegistry* ServeTest::registry_ = nullptr;
+Server* ServeTest::server_ = nullptr;
+std::thread* ServeTest::thread_ = nullptr;
+int ServeTest::port_ = 0;
+
+TEST_F(ServeTest, HealthModelsMetricsAndPage) {
+  for (const char* path : {"/healthz", "/v2/health/live"}) {
+    auto res = client(false).Get(path);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << path;
+    EXPECT_EQ(json::parse(res->body).at("status"), "live");
+  }
+  for (const char* path : {"/readyz", "/v2/health/ready"}) {
+    auto res = client(false).Get(path);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << path;
+    EXPECT_EQ(json::parse(res->body).at("models"), 6);
+  }
+  auto models = client().Get("/v1/models");
+  ASSERT_TRUE(models);
+  std::map<std::string, std::string> tasks;
+  const json listed = json::parse(models->body);
+  for (const auto& m : listed.at("models")) {
+    tasks[m.at("name").get<std::string>()] = m.at("task").get<std::string>();
+    EXPECT_GE(m.at("version").get<int>(), 1);
+    EXPECT_FALSE(m.at("loaded_at").get<std::string>().empty());
+  }
+  ASSERT_EQ(tasks.size(), 6u) << models->body;
+  EXPECT_EQ(tasks.at("rec-sasrec"), "recommend");
+  EXPECT_EQ(tasks.at("vision-cnn"), "images");
+  EXPECT_EQ(tasks.at("catalogue"), "image-index");
+  EXPECT_EQ(tasks.at("reviews-sentiment"), "reviews");
+  EXPECT_EQ(tasks.at("reviews-stars"), "stars");
+  EXPECT_EQ(tasks.at("questions-intent"), "questions");
+  auto page = client(false).Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  for (const char* panel : {"panel-recommend", "panel-product", "panel-review", "panel-question"}) {
+    EXPECT_NE(page->body.find(panel), std::string::npos) << panel;
+  }
+  EXPECT_EQ(page->body.find("http://"), std::string::npos) << "no external resources";
+  auto metrics = client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("deepcart_http_requests_total{route=\"/healthz\",status=\"200\"}"), std::string::npos);
+  EXPECT_NE(metrics->body.find("# TYPE deepcart_http_request_duration_seconds histogram"), std::string::npos);
+  EXPECT_NE(metrics->body.find("deepcart_models_loaded 6"), std::string::npos);
+}
+
+TEST_F(ServeTest, RecommendKnownUnknownAndHistory) {
+  auto [status, known] = post("/v1/recommend", R"({"user": "u00001", "k": 5})");
+  ASSERT_EQ(status, 200) << known;
+  EXPECT_EQ(known.at("source"), "user");
+  EXPECT_FALSE(known.at("popular").get<bool>());
+  ASSERT_EQ(known.at("items").size(), 5u);
+  EXPECT_FALSE(known["items"][0].at("because").empty()) << "a sequence model gives reasons";
+  auto [s2, cold] = post("/v1/recommend", R"({"user": "someone-new", "k": 3})");
+  ASSERT_EQ(s2, 200);
+  EXPECT_EQ(cold.at("source"), "popular");
+  EXPECT_TRUE(cold.at("popular").get<bool>());
+  EXPECT_EQ(cold.at("items").size(), 3u);
+  const std::string item = known["items"][0]["item"];
+  auto [s3, history] = post("/v1/recommend", R"({"history": [")" + item + R"(", "no-such-item"], "k": 4})");
+  ASSERT_EQ(s3, 200) << history;
+  EXPECT_EQ(history.at("source"), "history");
+  EXPECT_EQ(history.at("ignored_history"), json::array({"no-such-item"}));
+  EXPECT_EQ(history.at("items").size(), 4u);
+  auto [s4, similar] = post("/v1/items/" + item + "/similar", R"({"k": 3})");
+  ASSERT_EQ(s4, 200) << similar;
+  EXPECT_EQ(similar.at("items").size(), 3u);
+  auto [s5, unknown] = post("/v1/items/nope/similar", "{}");
+  EXPECT_EQ(s5, 404);
+  EXPECT_EQ(unknown.at("error"), "unknown item 'nope'");
+}
+
+TEST_F(ServeTest, ImagesClassifyAndSimilarRawAndBase64) {
+  const std::string png = png_of(0);  // an ankle boot
+  auto [status, raw] = post("/v1/images/classify", png, "image/png");
+  ASSERT_EQ(status, 200) << raw;
+  ASSERT_EQ(raw.at("results").size(), 1u);
+  const std::string category = raw["results"][0].at("category");
+  EXPECT_EQ(raw["results"][0].at("top").size(), 3u);
+  const std::string b64 = base64(png);
+  auto [s2, two] = post("/v1/images/classify", json{{"images", {b64, b64}}}.dump());
+  ASSERT_EQ(s2, 200) << two;
+  ASSERT_EQ(two.at("results").size(), 2u);
+  EXPECT_EQ(two["results"][1].at("category"), category);
+  EXPECT_NEAR(two["results"][1].at("confidence").get<double>(), raw["results"][0].at("confidence").get<double>(), 1e-5);
+  auto [s3, alike] = post("/v1/images/similar", json{{"image", b64}, {"k", 3}}.dump());
+  ASSERT_EQ(s3, 200) << alike;
+  ASSERT_EQ(alike.at("results")[0].size(), 3u);
+  EXPECT_EQ(alike["results"][0][0].at("id"), "fashion-mnist:test:0") << "the catalogue item itself first";
+  EXPECT_NEAR(alike["results"][0][0].at("similarity").get<double>(), 1.0, 1e-4);
+}
+
+TEST_F(ServeTest, ReviewsAndQuestions) {
+  auto [status, reviews] = post("/v1/reviews/analyze",
+                                R"({"texts": ["Love this dress, so soft and flattering", "Awful quality, it ripped, returned it"], "explain": true})");
+  ASSERT_EQ(status, 200) << reviews;
+  const auto& r = reviews.at("results");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].at("label"), "1");
+  EXPECT_EQ(r[1].at("label"), "0");
+  EXPECT_GT(r[0].at("expected_stars").get<double>(), r[1].at("expected_stars").get<double>());
+  EXPECT_FALSE(r[0].at("tokens").empty());
+  EXPECT_EQ(reviews.at("stars_model"), "reviews-stars");
+  auto [s2, answer] = post("/v1/questions/answer", R"({"text": "where is my order?"})");
+  ASSERT_EQ(s2, 200) << answer;
+  EXPECT_EQ(answer.at("intent"), "track_order");
+  EXPECT_TRUE(answer.at("sure").get<bool>());
+  EXPECT_FALSE(answer.at("answer").get<std::string>().empty());
+  auto [s3, unsure] = post("/v1/questions/answer", R"({"text": "zqx vlorp kkj wemba"})");
+  ASSERT_EQ(s3, 200);
+  EXPECT_FALSE(unsure.at("sure").get<bool>()) << unsure;
+  EXPECT_EQ(unsure.at("closest").size(), 2u);
+}
+
+TEST_F(ServeTest, EveryBadInputGetsItsStatusAndMessage) {
+  struct Case {
+    std::string name, path, body, type;
+    int status;
+    std::string message;  // a part of the error
+  };
+  const std::string deep = std::string(100, '[') + std::string(100, ']');
+  const std::vector<Case> cases = {
+      {"oversized body", "/v1/recommend", std::string(2 << 20, ' '), "application/json", 413, "over the 1048576-byte limit"},
+      {"invalid JSON", "/v1/recommend", "{\"user\":", "application/json", 400, "invalid JSON"},
+      {"deep nesting", "/v1/recommend", deep, "application/json", 400, "nested deeper than 16 levels"},
+      {"not an object", "/v1/recommend", "[1]", "application/json", 400, "expected a JSON object, found array"},
+      {"invalid UTF-8", "/v1/questions/answer", "{\"text\":\"\xff\xfe\"}", "application/json", 400, "invalid UTF-8"},
+      {"non-image body", "/v1/images/classify", "hello, not a picture", "image/png", 400, "not a PNG or JPEG image"},
+      {"wrong content type", "/v1/images/classify", "x", "text/plain", 415, "expected image/png"},
+      {"bad base64", "/v1/images/classify", R"({"image": "!!!"})", "application/json", 400, "invalid base64"},
+      {"k = 0", "/v1/recommend", R"({"user": "u00001", "k": 0})", "application/json", 400, "field 'k': expected 1 to 1000, found 0"},
+      {"k huge", "/v1/recommend", R"({"user": "u00001", "k": 5000000})", "application/json", 400, "found 5000000"},
+      {"k not a number", "/v1/recommend", R"({"k": "ten"})", "application/json", 400, "field 'k': expected an integer"},
+      {"unknown model", "/v1/recommend", R"({"model": "nope"})", "application/json", 404, "unknown model 'nope' (loaded: catalogue"},
+      {"model of another kind", "/v1/recommend", R"({"model": "vision-cnn"})", "application/json", 400, "answers 'images', not 'recommend'"},
+      {"too many texts", "/v1/reviews/analyze", json{{"texts", std::vector<std::string>(33, "ok")}}.dump(), "application/json", 400,
+       "33 entries, over the limit of 32"},
+      {"texts missing", "/v1/reviews/analyze", "{}", "application/json", 400, "field 'texts' is required"},
+      {"empty question", "/v1/questions/answer", "{}", "application/json", 400, "field 'text' is required"},
+      {"unknown route", "/v1/nothing", "{}", "application/json", 404, "no route for POST /v1/nothing"},
+  };
+  for (const auto& c : cases) {
+    auto [status, body] = post(c.path, c.body, c.type);
+    EXPECT_EQ(status, c.status) << c.name << ": " << body;
+    ASSERT_TRUE(body.is_object() && body.contains("error")) << c.name << ": " << body;
+    EXPECT_NE(body["error"].get<std::string>().find(c.message), std::string::npos) << c.name << ": " << body;
+  }
+  // gzip: refused before the body is read, since decompression would bypass the size limit.
+  httplib::Headers gzip = {{"Content-Encoding", "gzip"}};
+  auto res = client().Post("/v1/recommend", gzip, "\x1f\x8b\x08", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 415);
+  EXPECT_NE(res->body.find("Content-Encoding 'gzip' is not accepted"), std::string::npos) << res->body;
+  // Tokens: missing and wrong get 401; health needs none.
+  auto [s1, missing] = post("/v1/recommend", "{}", "application/json", false);
+  EXPECT_EQ(s1, 401);
+  EXPECT_NE(missing.at("error").get<std::string>().find("missing token"), std::string::npos);
+  httplib::Client wrong("127.0.0.1", port_);
+  wrong.set_bearer_token_auth("not-the-token");
+  auto w = wrong.Get("/v1/models");
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->status, 401);
+  EXPECT_EQ(json::parse(w->body).at("error"), "wrong token");
+}
+
+TEST_F(ServeTest, ReloadOfACorruptFileKeepsTheOldModelServing) {
+  const std::string good = *dir_ + "/models/questions-intent.dcm";
+  std::string bytes = read(good);
+  bytes[bytes.size() / 2] ^= 0x40;
+  const std::string corrupt = *dir_ + "/corrupt.dcm";
+  std::ofstream(corrupt, std::ios::binary) << bytes;
+  const int version = registry_->find("questions-intent")->version;
+  auto [status, failed] = post("/v1/admin/reload", json{{"model", "questions-intent"}, {"path", corrupt}}.dump());
+  EXPECT_EQ(status, 422) << failed;
+  EXPECT_NE(failed.at("error").get<std::string>().find("checksum mismatch"), std::string::npos) << failed;
+  EXPECT_EQ(registry_->find("questions-intent")->version, version);
+  auto [s2, still] = post("/v1/questions/answer", R"({"text": "where is my order?"})");
+  EXPECT_EQ(s2, 200);
+  EXPECT_EQ(still.at("intent"), "track_order");
+  auto metrics = client().Get("/metrics");
+  EXPECT_NE(metrics->body.find("deepcart_model_load_failures_total{model=\"questions-intent\"}"), std::string::npos);
+  auto [s3, ok] = post("/v1/admin/reload", json{{"model", "questions-intent"}, {"path", good}}.dump());
+  ASSERT_EQ(s3, 200) << ok;
+  EXPECT_EQ(ok.at("version"), version + 1);
+  auto [s4, unauthorised] = post("/v1/admin/reload", json{{"model", "questions-intent"}}.dump(), "application/json", false);
+  EXPECT_EQ(s4, 401);
+}
+
+TEST_F(ServeTest, ConcurrentClientsGetTheirOwnAnswersInBatches) {
+  const uint64_t before = metrics_->batches("reviews-sentiment");
+  std::atomic<int> wrong{0}, failed{0};
+  std::vector<std::thread> clients;
+  constexpr int kClients = 16, kRequests = 10;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < kRequests; ++i) {
+        const bool positive = (c + i) % 2 == 0;
+        const std::string text = positive ? "Beautiful and soft, I love it, fits perfectly" : "Terrible, cheap fabric, ripped, sent it back";
+        auto [status, body] = post("/v1/reviews/analyze", json{{"texts", {text}}}.dump());
+        if (status != 200) {
+          ++failed;
+          continue;
+        }
+        if (body["results"][0]["label"] != (positive ? "1" : "0")) ++wrong;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
+  const uint64_t calls = metrics_->batches("reviews-sentiment") - before;
+  std::printf("%d requests ran in %llu model calls\n", kClients * kRequests, static_cast<unsigned long long>(calls));
+  EXPECT_LT(calls, static_cast<uint64_t>(kClients * kRequests)) << "some requests were batched together";
+  auto metrics = client().Get("/metrics");
+  EXPECT_NE(metrics->body.find("deepcart_batch_size_bucket{model=\"reviews-sentiment\",le=\"1\"}"), std::string::npos);
+}
+
+TEST_F(ServeTest, SigtermFinishesAndExitsZero) {
+  const std::string out = *dir_ + "/serve.out";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string model = "q=" + *dir_ + "/models/questions-intent.dcm";
+    freopen(out.c_str(), "w", stdout);
+    execl(DEEPCART_BINARY, DEEPCART_BINARY, "serve", "--port", "0", "--model", model.c_str(), "--quiet", nullptr);
+    _exit(127);
+  }
+  int port = 0;
+  for (int i = 0; i < 200 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::string text = read(out);
+    const size_t at = text.find("http://127.0.0.1:");
+    if (at != std::string::npos) port = std::atoi(text.c_str() + at + 17);
+  }
+  ASSERT_GT(port, 0) << read(out);
+  httplib::Client c("127.0.0.1", port);
+  auto res = c.Post("/v1/questions/answer", R"({"text": "cancel my order"})", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_LT(seconds, 5.0);
+}
+
+}  // namespace
+}  // namespace deepcart::serve
