@@ -18,8 +18,8 @@ packages=(
   libpng-dev libjpeg62-turbo-dev libfaiss-dev gnuplot-nox
   # text: Unicode normalisation, SentencePiece
   libutf8proc-dev libsentencepiece-dev
-  # tests
-  libgtest-dev libgmock-dev
+  # tests; the shop page in headless Chromium; libFuzzer's runtime for clang
+  libgtest-dev libgmock-dev chromium chromium-driver python3-selenium clang libclang-rt-14-dev
   # real product images
   dataset-fashion-mnist
 )

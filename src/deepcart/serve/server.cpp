@@ -10,6 +10,7 @@
 
 #include "deepcart/rec/recommender.h"
 #include "deepcart/serve/http_error.h"
+#include "deepcart/serve/request_json.h"
 #include "deepcart/text/classifier.h"
 #include "deepcart/vision/classifier.h"
 #include "deepcart/vision/image_set.h"
@@ -61,30 +62,7 @@ void send_error(httplib::Response& res, int status, const std::string& message) 
   res.set_content(dump(json{{"error", message}}), "application/json");
 }
 
-// nlohmann's messages start with "[json.exception.parse_error.101] "; the rest says what and where.
-std::string strip_json_prefix(std::string what) {
-  const size_t end = what.find("] ");
-  if (what.rfind("[json.exception", 0) == 0 && end != std::string::npos) what.erase(0, end + 2);
-  return what;
-}
-
-json parse_body(const httplib::Request& req, int max_depth) {
-  if (req.body.empty()) throw HttpError(400, "empty body: expected a JSON object");
-  json::parser_callback_t limit = [max_depth](int depth, json::parse_event_t, json&) {
-    if (depth > max_depth) throw HttpError(400, "JSON nested deeper than " + std::to_string(max_depth) + " levels");
-    return true;
-  };
-  json j;
-  try {
-    j = json::parse(req.body, limit);
-  } catch (const json::parse_error& e) {
-    const std::string what = strip_json_prefix(e.what());
-    if (what.find("UTF-8") != std::string::npos) throw HttpError(400, "invalid UTF-8 in the JSON body: " + what);
-    throw HttpError(400, "invalid JSON: " + what);
-  }
-  if (!j.is_object()) throw HttpError(400, std::string("expected a JSON object, found ") + j.type_name());
-  return j;
-}
+json parse_body(const httplib::Request& req, int max_depth) { return parse_request_json(req.body, max_depth); }
 
 // Typed fields with messages that name the field.
 std::string string_field(const json& j, const char* name, const std::string& fallback = "") {
