@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "deepcart/core/trainer.h"
+#include "deepcart/serve/server.h"
 
 namespace deepcart::cli {
 
@@ -44,5 +45,12 @@ void register_data(CLI::App& app);
 void register_vision(CLI::App& app);
 void register_text(CLI::App& app);
 void register_serve(CLI::App& app);
+// The models of a server: NAME=PATH pairs, plus every .dcm and .dci in dir (named after the file).
+std::vector<std::pair<std::string, std::string>> models_to_serve(const std::vector<std::string>& pairs,
+                                                                 const std::string& dir);
+// Loads the models, serves until SIGTERM/SIGINT, and returns once the requests in flight are done.
+void run_server(serve::ServeOptions options, serve::BatchOptions batch,
+                const std::vector<std::pair<std::string, std::string>>& models, bool quiet, bool log, double delay_ms,
+                int64_t max_pixels);
 
 }  // namespace deepcart::cli

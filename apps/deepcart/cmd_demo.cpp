@@ -247,6 +247,8 @@ void register_demo(CLI::App& app) {
   auto epochs = std::make_shared<int>(15);
   auto vision_epochs = std::make_shared<int>(1);
   auto text = std::make_shared<bool>(true);
+  auto serve = std::make_shared<bool>(false);
+  auto port = std::make_shared<int>(8080);
   add_common(cmd, *common);
   cmd->add_option("--out", *out, "output folder")->capture_default_str();
   cmd->add_option("--epochs", *epochs, "recommender epochs (early stopping on validation)")
@@ -255,6 +257,8 @@ void register_demo(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--text,!--no-text", *text, "train the review and question models on the shipped data")
       ->capture_default_str();
+  cmd->add_flag("--serve", *serve, "end by serving the demo's models and the shop page (until Ctrl-C)");
+  cmd->add_option("--port", *port, "--serve: the port")->capture_default_str();
   cmd->callback([=] {
     namespace fs = std::filesystem;
     init_context(*common);
@@ -359,7 +363,17 @@ void register_demo(CLI::App& app) {
         {"threads", at::get_num_threads()},
         {"seconds", seconds}};
     std::ofstream(*out + "/report.json") << summary.dump(2) << "\n";
-    if (common->json) return print_json(summary);
+    auto serve_models = [&] {
+      if (!*serve) return;
+      serve::ServeOptions options;
+      options.port = *port;
+      run_server(options, serve::BatchOptions{}, models_to_serve({}, *out + "/models"), common->quiet, true, 2.0,
+                 options.image_limits.max_pixels);
+    };
+    if (common->json) {
+      print_json(summary);
+      return serve_models();
+    }
 
     const auto& t = trained.test;
     std::printf("\ndeepcart demo: the seed's MLP recommender on the synthetic demo shop\n");
@@ -390,6 +404,8 @@ void register_demo(CLI::App& app) {
     if (!text_part.empty()) print_text_demo(text_part);
     std::printf("  wrote      %s, %s/models/rec-sasrec.dcm, %s/report.json, %s/logs/  (%.1f s in all)\n",
                 model_path.c_str(), out->c_str(), out->c_str(), out->c_str(), seconds);
+    std::fflush(stdout);
+    serve_models();
   });
 }
 

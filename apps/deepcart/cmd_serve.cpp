@@ -1,7 +1,7 @@
 // deepcart serve: the HTTP server over every model given, and the shop page.
 #include <signal.h>
-#include <unistd.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -19,8 +19,8 @@ int stop_pipe[2] = {-1, -1};
 
 // NAME=PATH pairs from --model, plus every *.dcm (not *.ckpt) and *.dci in --models DIR, named
 // after the file (reviews-sentiment.dcm -> reviews-sentiment).
-std::vector<std::pair<std::string, std::string>> models_to_serve(const std::vector<std::string>& pairs,
-                                                                 const std::string& dir) {
+std::vector<std::pair<std::string, std::string>> models_to_serve(
+    const std::vector<std::string>& pairs, const std::string& dir) {
   std::vector<std::pair<std::string, std::string>> out;
   if (!dir.empty()) {
     if (!std::filesystem::is_directory(dir)) throw Error("--models " + dir + ": not a folder");
@@ -43,8 +43,63 @@ std::vector<std::pair<std::string, std::string>> models_to_serve(const std::vect
   return out;
 }
 
+void run_server(serve::ServeOptions options, serve::BatchOptions batch,
+                const std::vector<std::pair<std::string, std::string>>& models, bool quiet,
+                bool log, double delay_ms, int64_t max_pixels) {
+  if (options.token.empty()) {
+    if (const char* env = std::getenv("DEEPCART_TOKEN")) options.token = env;
+  }
+  options.log = log && !quiet;
+  options.image_limits.max_pixels = max_pixels;
+  batch.max_delay = std::chrono::microseconds(static_cast<int64_t>(delay_ms * 1000));
+  // SIGTERM and SIGINT only write a byte to a pipe (async-signal-safe); a thread reading the
+  // pipe stops the server as ordinary code. Any thread may take the signal, including
+  // LibTorch's own, so a handler is used rather than a blocked mask.
+  if (pipe(stop_pipe) != 0) throw Error("serve: cannot create the stop pipe");
+  struct sigaction action {};
+  action.sa_handler = [](int sig) {
+    const char byte = static_cast<char>(sig);
+    [[maybe_unused]] ssize_t n = write(stop_pipe[1], &byte, 1);
+  };
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+
+  serve::Metrics metrics;
+  serve::ModelRegistry registry(batch, metrics);
+  for (const auto& [name, path] : models) {
+    auto m = registry.load(name, path);
+    if (!quiet) {
+      std::fprintf(stderr, "serve: %s: %s (%s) from %s in %.2f s\n", name.c_str(),
+                   serve::kind_name(m->kind).c_str(), m->arch.c_str(), path.c_str(),
+                   m->load_seconds);
+    }
+  }
+  serve::Server server(options, registry, metrics);
+  const int port = server.bind();
+  std::printf("deepcart serve: http://%s:%d/  (%zu models, %d threads; SIGTERM or Ctrl-C stops)\n",
+              options.host.c_str(), port, registry.all().size(), at::get_num_threads());
+  std::fflush(stdout);
+  std::thread waiter([&] {
+    char sig = 0;
+    if (read(stop_pipe[0], &sig, 1) == 1 && sig != 0) {
+      if (!quiet)
+        std::fprintf(stderr, "serve: %s: finishing the requests in flight\n",
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      server.stop();
+    }
+  });
+  server.run();
+  // run() can also return on its own (a failed accept loop): wake the waiter and join it.
+  const char done = 0;
+  [[maybe_unused]] ssize_t n = write(stop_pipe[1], &done, 1);
+  waiter.join();
+  if (!quiet) std::fprintf(stderr, "serve: stopped\n");
+}
+
 void register_serve(CLI::App& app) {
-  auto* cmd = app.add_subcommand("serve", "the HTTP server: recommendations, images, reviews, questions, and the shop page");
+  auto* cmd = app.add_subcommand(
+      "serve", "the HTTP server: recommendations, images, reviews, questions, and the shop page");
   auto common = std::make_shared<Common>();
   auto options = std::make_shared<serve::ServeOptions>();
   auto batch = std::make_shared<serve::BatchOptions>();
@@ -54,18 +109,26 @@ void register_serve(CLI::App& app) {
   auto max_pixels = std::make_shared<int64_t>(options->image_limits.max_pixels);
   auto no_log = std::make_shared<bool>(false);
   add_common(cmd, *common);
-  cmd->add_option("--models", *dir, "serve every .dcm and .dci in this folder, named after the file");
+  cmd->add_option("--models", *dir,
+                  "serve every .dcm and .dci in this folder, named after the file");
   cmd->add_option("--model", *pairs, "NAME=PATH of one model (repeat the flag)");
   cmd->add_option("--host", options->host, "address to listen on")->capture_default_str();
-  cmd->add_option("--port", options->port, "port (0 = any free one, printed at start)")->capture_default_str();
-  cmd->add_option("--token", options->token,
-                  "bearer token required on every route but health and the page (default: $DEEPCART_TOKEN; "
-                  "also enables /v1/admin/reload)");
-  cmd->add_option("--max-body", options->max_body_bytes, "request body limit in bytes (413 above)")->capture_default_str();
-  cmd->add_option("--max-batch", batch->max_items, "micro-batching: texts or images per model call")->capture_default_str();
-  cmd->add_option("--batch-delay-ms", *delay_ms, "micro-batching: longest wait for more requests")->capture_default_str();
-  cmd->add_option("--max-pixels", *max_pixels, "image pixel cap (width x height)")->capture_default_str();
-  cmd->add_option("--http-threads", options->http_threads, "connections served at once")->capture_default_str();
+  cmd->add_option("--port", options->port, "port (0 = any free one, printed at start)")
+      ->capture_default_str();
+  cmd->add_option(
+      "--token", options->token,
+      "bearer token required on every route but health and the page (default: $DEEPCART_TOKEN; "
+      "also enables /v1/admin/reload)");
+  cmd->add_option("--max-body", options->max_body_bytes, "request body limit in bytes (413 above)")
+      ->capture_default_str();
+  cmd->add_option("--max-batch", batch->max_items, "micro-batching: texts or images per model call")
+      ->capture_default_str();
+  cmd->add_option("--batch-delay-ms", *delay_ms, "micro-batching: longest wait for more requests")
+      ->capture_default_str();
+  cmd->add_option("--max-pixels", *max_pixels, "image pixel cap (width x height)")
+      ->capture_default_str();
+  cmd->add_option("--http-threads", options->http_threads, "connections served at once")
+      ->capture_default_str();
   cmd->add_flag("--no-log", *no_log, "no line per request on stderr");
   cmd->callback([=] {
     // Concurrent requests are the server's parallelism: each runs its LibTorch ops on one
@@ -74,52 +137,8 @@ void register_serve(CLI::App& app) {
     Common settings = *common;
     if (settings.threads == 0) settings.threads = 1;
     init_context(settings);
-    if (options->token.empty()) {
-      if (const char* env = std::getenv("DEEPCART_TOKEN")) options->token = env;
-    }
-    options->log = !*no_log && !common->quiet;
-    options->image_limits.max_pixels = *max_pixels;
-    batch->max_delay = std::chrono::microseconds(static_cast<int64_t>(*delay_ms * 1000));
-    // SIGTERM and SIGINT only write a byte to a pipe (async-signal-safe); a thread reading the
-    // pipe stops the server as ordinary code. Any thread may take the signal, including
-    // LibTorch's own, so a handler is used rather than a blocked mask.
-    if (pipe(stop_pipe) != 0) throw Error("serve: cannot create the stop pipe");
-    struct sigaction action {};
-    action.sa_handler = [](int sig) {
-      const char byte = static_cast<char>(sig);
-      [[maybe_unused]] ssize_t n = write(stop_pipe[1], &byte, 1);
-    };
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGTERM, &action, nullptr);
-    sigaction(SIGINT, &action, nullptr);
-
-    serve::Metrics metrics;
-    serve::ModelRegistry registry(*batch, metrics);
-    for (const auto& [name, path] : models_to_serve(*pairs, *dir)) {
-      auto m = registry.load(name, path);
-      if (!common->quiet) {
-        std::fprintf(stderr, "serve: %s: %s (%s) from %s in %.2f s\n", name.c_str(), serve::kind_name(m->kind).c_str(),
-                     m->arch.c_str(), path.c_str(), m->load_seconds);
-      }
-    }
-    serve::Server server(*options, registry, metrics);
-    const int port = server.bind();
-    std::printf("deepcart serve: http://%s:%d/  (%zu models, %d threads; SIGTERM or Ctrl-C stops)\n", options->host.c_str(), port,
-                registry.all().size(), at::get_num_threads());
-    std::fflush(stdout);
-    std::thread waiter([&] {
-      char sig = 0;
-      if (read(stop_pipe[0], &sig, 1) == 1 && sig != 0) {
-        if (!common->quiet) std::fprintf(stderr, "serve: %s: finishing the requests in flight\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        server.stop();
-      }
-    });
-    server.run();
-    // run() can also return on its own (a failed accept loop): wake the waiter and join it.
-    const char done = 0;
-    [[maybe_unused]] ssize_t n = write(stop_pipe[1], &done, 1);
-    waiter.join();
-    if (!common->quiet) std::fprintf(stderr, "serve: stopped\n");
+    run_server(*options, *batch, models_to_serve(*pairs, *dir), settings.quiet, !*no_log, *delay_ms,
+               *max_pixels);
   });
 }
 
