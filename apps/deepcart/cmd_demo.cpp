@@ -14,6 +14,7 @@
 #include "deepcart/rec/mlp_task.h"
 #include "deepcart/rec/rec_task.h"
 #include "deepcart/rec/recommender.h"
+#include "deepcart/data/csv_reader.h"
 #include "deepcart/data/image.h"
 #include "deepcart/text/classifier.h"
 #include "deepcart/text/report.h"
@@ -50,6 +51,25 @@ void register_datagen(CLI::App& app) {
 
 namespace {
 
+// Pictures for the demo shop's items, for the server's recommendations: the shop's categories
+// are Fashion-MNIST's, so item i of category c gets the next test image of class c.
+void write_item_images(const std::string& out, const vision::ImageSet& products) {
+  std::vector<std::vector<int64_t>> by_class(products.classes.size());
+  auto labels = products.labels.accessor<int64_t, 1>();
+  for (int64_t i = 0; i < products.size(); ++i) by_class[labels[i]].push_back(i);
+  std::vector<size_t> next(by_class.size(), 0);
+  data::CsvReader items(out + "/shop/items.csv");
+  const int item = items.column_index("item_id"), category = items.column_index("category_id");
+  std::ofstream csv(out + "/models/item-images.csv");
+  csv << "item_id,image\n";
+  std::vector<std::string> fields;
+  while (items.next(fields)) {
+    const auto c = static_cast<size_t>(std::stoi(fields[category]));
+    if (c >= by_class.size() || by_class[c].empty()) continue;
+    csv << fields[item] << "," << products.ids[by_class[c][next[c]++ % by_class[c].size()]] << "\n";
+  }
+}
+
 // The catalogue part of the demo: train the CNN, then for a few products print the predicted
 // sheet and three look-alikes from the catalogue, and draw one Grad-CAM heat map.
 nlohmann::json vision_demo(const std::string& out, int epochs, const Common& common) {
@@ -73,6 +93,7 @@ nlohmann::json vision_demo(const std::string& out, int epochs, const Common& com
   model_file_write(trained.model, out + "/models/vision-cnn.dcm");
   vision::LookAlikeIndex index = vision::LookAlikeIndex::build(model, products);
   index.save(out + "/models/catalogue.dci");
+  write_item_images(out, products);
 
   const std::vector<int64_t> shown = {0, 1, 2};
   at::Tensor rows = torch::tensor(shown, torch::kLong);

@@ -129,8 +129,13 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--http-threads", options->http_threads, "connections served at once")
       ->capture_default_str();
+  cmd->add_option("--item-images", options->item_images,
+                  "CSV item_id,image: product pictures for recommendations (default: item-images.csv in --models)");
   cmd->add_flag("--no-log", *no_log, "no line per request on stderr");
   cmd->callback([=] {
+    if (options->item_images.empty() && !dir->empty() && std::filesystem::exists(*dir + "/item-images.csv")) {
+      options->item_images = *dir + "/item-images.csv";
+    }
     // Concurrent requests are the server's parallelism: each runs its LibTorch ops on one
     // thread unless --threads says otherwise. Measured with wrk on 2 cores: /v1/recommend 4,996
     // req/s with p99 10.3 ms on one thread, 3,617 req/s with p99 16.1 ms on two.

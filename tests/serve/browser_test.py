@@ -85,6 +85,9 @@ def main():
         recs = driver.find_elements(By.CSS_SELECTOR, "#recommend-out .rec-item")
         if "because you bought" not in recs[0].text:
             fail("no reason on the first recommendation: " + recs[0].text)
+        wait.until(lambda d: d.execute_script(
+            "const imgs = document.querySelectorAll('#recommend-out img');"
+            "return imgs.length > 0 && Array.from(imgs).every(i => i.complete && i.naturalWidth > 0)"))
 
         # 2. A catalogue product: category, and look-alikes with pictures.
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#catalogue .product")) > 0)
@@ -93,10 +96,9 @@ def main():
         product = driver.find_element(By.ID, "product-out").text
         if "%" not in product:
             fail("no category confidence in the product panel: " + product)
-        loaded = driver.execute_script(
-            "return Array.from(document.querySelectorAll('#lookalikes img')).every(i => i.complete && i.naturalWidth > 0)")
-        if not loaded:
-            fail("look-alike pictures did not load")
+        # Pictures load after the cards appear: wait for every one to have decoded.
+        wait.until(lambda d: d.execute_script(
+            "return Array.from(document.querySelectorAll('#lookalikes img')).every(i => i.complete && i.naturalWidth > 0)"))
 
         # 3. A review: sentiment, stars, highlighted words.
         driver.find_element(By.ID, "review-go").click()

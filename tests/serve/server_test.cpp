@@ -75,6 +75,7 @@ class ServeTest : public ::testing::Test {
     options.max_batch_length = 32;
     options.log = false;
     options.http_threads = 16;
+    options.item_images = *dir_ + "/models/item-images.csv";
     server_ = new Server(options, *registry_, *metrics_);
     port_ = server_->bind();
     thread_ = new std::thread([] { server_->run(); });
@@ -184,6 +185,14 @@ TEST_F(ServeTest, RecommendKnownUnknownAndHistory) {
   EXPECT_FALSE(known.at("popular").get<bool>());
   ASSERT_EQ(known.at("items").size(), 5u);
   EXPECT_FALSE(known["items"][0].at("because").empty()) << "a sequence model gives reasons";
+  const std::string picture = known["items"][0].at("image");
+  auto png = client().Get(picture.c_str());
+  ASSERT_TRUE(png);
+  EXPECT_EQ(png->status, 200);
+  EXPECT_EQ(png->body.substr(1, 3), "PNG");
+  auto none = client().Get("/v1/items/no-such-item/image");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 404);
   auto [s2, cold] = post("/v1/recommend", R"({"user": "someone-new", "k": 3})");
   ASSERT_EQ(s2, 200);
   EXPECT_EQ(cold.at("source"), "popular");

@@ -88,7 +88,8 @@ document.getElementById('recommend-go').onclick = async () => {
   try {
     const j = await api('/v1/recommend', {user: document.getElementById('user').value, k: 6});
     document.getElementById('recommend-out').innerHTML = (j.popular ? '<p class="muted">new customer: our best sellers</p>' : '') +
-      j.items.map(it => '<div class="card rec-item"><b>' + esc(it.item) + '</b><div class="muted">' +
+      j.items.map(it => '<div class="card rec-item">' + (it.image ? '<img src="' + it.image + (token ? '?token=' + token : '') + '" alt="">' : '') +
+        '<b>' + esc(it.item) + '</b><div class="muted">' +
         (it.because && it.because.length ? 'because you bought ' + it.because.map(esc).join(' and ') : 'popular') + '</div></div>').join('');
   } catch (e) { fail('recommend-out', e); }
 };

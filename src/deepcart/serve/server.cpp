@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <regex>
 
+#include "deepcart/data/csv_reader.h"
 #include "deepcart/rec/recommender.h"
 #include "deepcart/serve/http_error.h"
 #include "deepcart/serve/request_json.h"
@@ -31,8 +33,9 @@ bool is_health(const std::string& path) {
 
 // The route pattern for metrics labels and logs: ids never appear in labels.
 std::string route_of(const std::string& path) {
-  static const std::regex item_similar(R"(/v1/items/[^/]+/similar)");
+  static const std::regex item_similar(R"(/v1/items/[^/]+/similar)"), item_image(R"(/v1/items/[^/]+/image)");
   if (std::regex_match(path, item_similar)) return "/v1/items/{id}/similar";
+  if (std::regex_match(path, item_image)) return "/v1/items/{id}/image";
   static const char* known[] = {"/", "/healthz", "/readyz", "/v2/health/live", "/v2/health/ready", "/metrics",
                                 "/v1/models", "/v1/recommend", "/v1/images/classify", "/v1/images/similar",
                                 "/v1/reviews/analyze", "/v1/questions/answer", "/v1/admin/reload",
@@ -153,7 +156,26 @@ struct Server::Impl {
   Metrics& metrics;
   httplib::Server http;
 
-  Impl(ServeOptions options, ModelRegistry& m, Metrics& mt) : o(std::move(options)), models(m), metrics(mt) {}
+  std::map<std::string, std::string> item_images;  // item id -> picture reference
+
+  Impl(ServeOptions options, ModelRegistry& m, Metrics& mt) : o(std::move(options)), models(m), metrics(mt) {
+    if (!o.item_images.empty()) {
+      data::CsvReader csv(o.item_images);
+      const int item = csv.column_index("item_id"), image = csv.column_index("image");
+      if (item < 0 || image < 0) throw Error(o.item_images + ": expected columns item_id,image");
+      std::vector<std::string> fields;
+      while (csv.next(fields)) item_images[fields[item]] = fields[image];
+    }
+  }
+
+  // A product picture as PNG: Fashion-MNIST references are drawn from the data set, files are
+  // decoded (within the image limits) and re-encoded, so only pictures come out.
+  std::string picture_png(const std::string& ref) {
+    if (ref.rfind("fashion-mnist:", 0) == 0) {
+      return data::encode_png(vision::tensor_image(vision::read_query_image(ref, 1, 28, 28, o.image_limits)[0]));
+    }
+    return data::encode_png(data::read_image(ref, o.image_limits));
+  }
 
   using Body = std::function<json(const httplib::Request&, httplib::Response&)>;
 
@@ -258,7 +280,11 @@ struct Server::Impl {
     }
     out["popular"] = out["source"] == "popular";
     json list = json::array();
-    for (const auto& s : items) list.push_back({{"item", s.item}, {"score", s.score}, {"because", s.because}});
+    for (const auto& s : items) {
+      json entry = {{"item", s.item}, {"score", s.score}, {"because", s.because}};
+      if (item_images.count(s.item)) entry["image"] = "/v1/items/" + s.item + "/image";
+      list.push_back(entry);
+    }
     out["items"] = list;
     return out;
   }
@@ -408,6 +434,14 @@ struct Server::Impl {
     res.set_header("Cache-Control", "max-age=3600");
   }
 
+  void item_image(const httplib::Request& req, httplib::Response& res) {
+    const std::string item = req.matches[1];
+    auto it = item_images.find(item);
+    if (it == item_images.end()) throw HttpError(404, "no picture for item '" + item + "'");
+    res.set_content(picture_png(it->second), "image/png");
+    res.set_header("Cache-Control", "max-age=3600");
+  }
+
   json reload(const httplib::Request& req) {
     if (o.token.empty()) throw HttpError(403, "reload is disabled: start the server with --token to enable it");
     json j = parse_body(req, o.max_json_depth);
@@ -434,7 +468,8 @@ struct Server::Impl {
       request_start = Clock::now();
       if (!o.token.empty() && !is_health(req.path) && req.path != "/") {
         // <img> tags cannot send headers: catalogue pictures may carry the token in the query.
-        const bool query_token = req.path == "/v1/images/catalogue" && req.get_param_value("token") == o.token;
+        const bool picture = req.path == "/v1/images/catalogue" || route_of(req.path) == "/v1/items/{id}/image";
+        const bool query_token = picture && req.get_param_value("token") == o.token;
         if (!query_token && req.get_header_value("Authorization") != "Bearer " + o.token) {
           res.set_header("WWW-Authenticate", "Bearer");
           send_error(res, 401, req.has_header("Authorization") ? "wrong token" : "missing token: send 'Authorization: Bearer TOKEN'");
@@ -498,6 +533,10 @@ struct Server::Impl {
     http.Get("/v1/images/catalogue/list", route([this](const httplib::Request& req, httplib::Response&) { return catalogue_list(req); }));
     http.Get("/v1/images/catalogue", route([this](const httplib::Request& req, httplib::Response& res) {
       catalogue_image(req, res);
+      return json();
+    }));
+    http.Get(R"(/v1/items/([^/]+)/image)", route([this](const httplib::Request& req, httplib::Response& res) {
+      item_image(req, res);
       return json();
     }));
     http.Post("/v1/admin/reload", route([this](const httplib::Request& req, httplib::Response&) { return reload(req); }));

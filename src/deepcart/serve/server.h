@@ -27,6 +27,7 @@ struct ServeOptions {
   int http_threads = 8;                    // connections served at once
   int keep_alive_seconds = 2;              // also bounds how long stop() waits for idle connections
   bool log = true;                         // one line per request on stderr
+  std::string item_images;                 // optional CSV item_id,image (a PNG/JPEG path or fashion-mnist:SPLIT:N)
 };
 
 class Server {
