@@ -3,8 +3,9 @@
 python3-selenium): loads the page from `deepcart serve`, uses all four panels and checks that
 each shows its result. Saves a screenshot with --screenshot.
 
-Usage: browser_test.py --deepcart BIN [--demo DIR] [--screenshot PNG]
-Without --demo it runs `deepcart demo --epochs 2` into a temporary folder first.
+Usage: browser_test.py --deepcart BIN [--demo DIR | --demo-cache DIR] [--screenshot PNG]
+Without --demo it runs `deepcart demo --epochs 2` first: into --demo-cache once (shared with the
+serve tests, under a lock), or else into a temporary folder.
 Exit 0 = passed, 1 = failed, 77 = skipped (Chromium missing, outside CI).
 """
 import argparse
@@ -28,6 +29,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--deepcart", required=True)
     p.add_argument("--demo")
+    p.add_argument("--demo-cache", help="a demo folder shared with the serve tests: made once, under a lock")
     p.add_argument("--screenshot")
     args = p.parse_args()
 
@@ -50,6 +52,22 @@ def main():
     driver = None
     try:
         demo = args.demo
+        if not demo and args.demo_cache:
+            import fcntl
+            demo = args.demo_cache
+            with open(demo + ".lock", "a+") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                # "done" holds the binary's modification time: a rebuilt deepcart makes the demo again.
+                stamp = str(os.stat(args.deepcart).st_mtime_ns)
+                done_path = os.path.join(demo, "done")
+                current = open(done_path).read() if os.path.exists(done_path) else ""
+                if current != stamp:
+                    shutil.rmtree(demo, ignore_errors=True)
+                    with open(demo + ".log", "w") as log:
+                        subprocess.run([args.deepcart, "demo", "--quiet", "--epochs", "2", "--out", demo], check=True,
+                                       stdout=log, stderr=log)
+                    with open(done_path, "w") as done:
+                        done.write(stamp)
         if not demo:
             demo = os.path.join(work, "demo")
             subprocess.run([args.deepcart, "demo", "--quiet", "--epochs", "2", "--out", demo], check=True,

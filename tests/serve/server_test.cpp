@@ -3,7 +3,10 @@
 // The models are the demo's (one `deepcart demo` run, shared by the suite).
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,15 +49,33 @@ std::string base64(const std::string& bytes) {
 class ServeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    // DEEPCART_TEST_DEMO_DIR reuses an existing `deepcart demo --out DIR` (for quick reruns).
+    // CTest runs each test in its own process, so the demo's models are made once per build
+    // tree and shared: the first process to take the lock runs the demo, the others wait for
+    // it and reuse the folder. DEEPCART_TEST_DEMO_DIR points at an existing demo instead.
     if (const char* reuse = std::getenv("DEEPCART_TEST_DEMO_DIR")) {
       dir_ = new std::string(reuse);
-      keep_ = true;
     } else {
-      dir_ = new std::string(::testing::TempDir() + "/serve_" + std::to_string(::getpid()));
+      dir_ = new std::string(DEEPCART_TEST_DEMO_CACHE);
+      const int lock = open((*dir_ + ".lock").c_str(), O_CREAT | O_RDWR, 0644);
+      ASSERT_GE(lock, 0);
+      ASSERT_EQ(flock(lock, LOCK_EX), 0);
+      // "done" holds the binary's modification time: a rebuilt deepcart makes the demo again.
+      struct stat binary {};
+      stat(DEEPCART_BINARY, &binary);
+      const std::string stamp = std::to_string(int64_t{binary.st_mtim.tv_sec} * 1000000000 + binary.st_mtim.tv_nsec);
+      if (read(*dir_ + "/done") != stamp) {
+        fs::remove_all(*dir_);
+        const std::string cmd = std::string(DEEPCART_BINARY) + " demo --quiet --epochs 2 --out " + *dir_ + " > " + *dir_ + ".log 2>&1";
+        const int status = std::system(cmd.c_str());
+        if (status == 0) std::ofstream(*dir_ + "/done") << stamp;
+        flock(lock, LOCK_UN);
+        close(lock);
+        ASSERT_EQ(status, 0) << "the demo must run to give the server its models (see " << *dir_ << ".log)";
+      } else {
+        flock(lock, LOCK_UN);
+        close(lock);
+      }
     }
-    const std::string cmd = std::string(DEEPCART_BINARY) + " demo --quiet --epochs 2 --out " + *dir_ + " > " + *dir_ + ".log 2>&1";
-    if (!keep_) ASSERT_EQ(std::system(cmd.c_str()), 0) << "the demo must run to give the server its models";
     for (const char* name : {"rec-sasrec.dcm", "vision-cnn.dcm", "catalogue.dci", "reviews-sentiment.dcm",
                              "reviews-stars.dcm", "questions-intent.dcm"}) {
       ASSERT_TRUE(fs::exists(*dir_ + "/models/" + name)) << name;
@@ -88,7 +109,6 @@ class ServeTest : public ::testing::Test {
     delete server_;
     delete registry_;
     delete metrics_;
-    if (!keep_) fs::remove_all(*dir_);
     delete dir_;
   }
 
@@ -119,7 +139,6 @@ class ServeTest : public ::testing::Test {
   }
 
   static std::string* dir_;
-  static bool keep_;
   static Metrics* metrics_;
   static ModelRegistry* registry_;
   static Server* server_;
@@ -128,7 +147,6 @@ class ServeTest : public ::testing::Test {
 };
 
 std::string* ServeTest::dir_ = nullptr;
-bool ServeTest::keep_ = false;
 Metrics* ServeTest::metrics_ = nullptr;
 ModelRegistry* ServeTest::registry_ = nullptr;
 Server* ServeTest::server_ = nullptr;
