@@ -21,6 +21,6 @@ printf '[[[[{"a": [1, 2.5e3, null, true]}]]]]' > "$OUT/json/3"
 printf '\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00\x00:~\x9bU\x00\x00\x00\nIDATx\x9cc`\x00\x00\x00\x02\x00\x01H\xaf\xa4q\x00\x00\x00\x00IEND\xaeB`\x82' > "$OUT/image/png"
 printf '\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9' > "$OUT/image/jpeg"
 
-ASAN_OPTIONS=detect_leaks=1 "$OUT/request_json_fuzz" -runs="$RUNS" -max_len=4096 -seed=1 "$OUT/json" 2>&1 | tail -2
-ASAN_OPTIONS=detect_leaks=1 "$OUT/image_fuzz" -runs="$RUNS" -max_len=65536 -seed=1 -rss_limit_mb=2048 "$OUT/image" 2>&1 | tail -2
+ASAN_OPTIONS=detect_leaks=1 "$OUT/request_json_fuzz" -artifact_prefix="$OUT/" -runs="$RUNS" -max_len=4096 -seed=1 "$OUT/json" 2>&1 | tail -2
+ASAN_OPTIONS=detect_leaks=1 "$OUT/image_fuzz" -artifact_prefix="$OUT/" -runs="$RUNS" -max_len=65536 -seed=1 -rss_limit_mb=2048 "$OUT/image" 2>&1 | tail -2
 echo "fuzz: both targets ran $RUNS executions without a finding"

@@ -284,6 +284,8 @@ TEST_F(ServeTest, EveryBadInputGetsItsStatusAndMessage) {
       {"invalid JSON", "/v1/recommend", "{\"user\":", "application/json", 400, "invalid JSON"},
       {"deep nesting", "/v1/recommend", deep, "application/json", 400, "nested deeper than 16 levels"},
       {"not an object", "/v1/recommend", "[1]", "application/json", 400, "expected a JSON object, found array"},
+      {"number overflow (a fuzzer find)", "/v1/recommend", R"({"k": 5e3333})", "application/json", 400,
+       "invalid JSON: number overflow parsing '5e3333'"},
       {"invalid UTF-8", "/v1/questions/answer", "{\"text\":\"\xff\xfe\"}", "application/json", 400, "invalid UTF-8"},
       {"non-image body", "/v1/images/classify", "hello, not a picture", "image/png", 400, "not a PNG or JPEG image"},
       {"wrong content type", "/v1/images/classify", "x", "text/plain", 415, "expected image/png"},
