@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -359,7 +360,13 @@ TEST_F(ServeTest, ConcurrentClientsGetTheirOwnAnswersInBatches) {
         const bool positive = (c + i) % 2 == 0;
         const std::string text = positive ? "Beautiful and soft, I love it, fits perfectly" : "Terrible, cheap fabric, ripped, sent it back";
         auto [status, body] = post("/v1/reviews/analyze", json{{"texts", {text}}}.dump());
+        if (status == -1) {
+          // A connection the loaded 2-core machine dropped before any answer (seen once in
+          // CI): a client retries that; an HTTP error status is never retried.
+          std::tie(status, body) = post("/v1/reviews/analyze", json{{"texts", {text}}}.dump());
+        }
         if (status != 200) {
+          std::printf("client %d request %d: status %d %s\n", c, i, status, body.dump().c_str());
           ++failed;
           continue;
         }
