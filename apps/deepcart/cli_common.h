@@ -45,6 +45,11 @@ void register_data(CLI::App& app);
 void register_vision(CLI::App& app);
 void register_text(CLI::App& app);
 void register_serve(CLI::App& app);
+void register_launch(CLI::App& app);
+// In a worker of `deepcart launch` (DEEPCART_WORLD_SIZE above 1): joins the c10d group and sets
+// options.parallel; ranks other than 0 go quiet. Returns whether this process writes results
+// (rank 0, or no data-parallel run).
+bool join_data_parallel(TrainOptions& options, Common& common);
 // The models of a server: NAME=PATH pairs, plus every .dcm and .dci in dir (named after the file).
 std::vector<std::pair<std::string, std::string>> models_to_serve(const std::vector<std::string>& pairs,
                                                                  const std::string& dir);

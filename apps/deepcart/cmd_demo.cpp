@@ -388,7 +388,7 @@ void register_demo(CLI::App& app) {
       if (!*serve) return;
       serve::ServeOptions options;
       options.port = *port;
-      run_server(options, serve::BatchOptions{}, models_to_serve({}, *out + "/models"), common->quiet, true, 2.0,
+      run_server(options, serve::BatchOptions{}, models_to_serve({}, *out + "/models"), common->quiet, true, 0.0,
                  options.image_limits.max_pixels);
     };
     if (common->json) {

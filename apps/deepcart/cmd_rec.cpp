@@ -208,6 +208,7 @@ void train_seed_mlp(const Common& common, const DataFlags& d, const std::string&
   config.table.on_bad_row = d.on_bad_row == "skip" ? data::OnBadRow::kSkip : data::OnBadRow::kError;
   config.model.layers = parse_int_list(layers, "--layers");
   rec::MlpTrainOutput result = rec::mlp_train(path, config);
+  if (config.train.parallel && config.train.parallel->rank() != 0) return;  // rank 0 writes
   model_file_write(result.model, out);
   const auto& r = result.read_report;
   if (!common.quiet && !common.json) {
@@ -289,6 +290,7 @@ void register_rec(CLI::App& app) {
       cfg->train.seed = common->seed;
       cfg->train.quiet = common->quiet;
       if (cfg->train.checkpoint_path.empty()) cfg->train.checkpoint_path = *out + ".ckpt";
+      const bool writes = join_data_parallel(cfg->train, *common);
       if (*arch == "mlp") {
         rec::MlpTrainConfig seed;
         seed.train = cfg->train;
@@ -313,6 +315,7 @@ void register_rec(CLI::App& app) {
       cfg->train.monitor = cfg->train.monitor.empty() ? "ndcg@10" : cfg->train.monitor;
       auto [data, split] = load_and_split(*d, *path, common->seed, common->quiet || common->json);
       rec::RecTrainOutput trained = rec::rec_train(data, split, *cfg);
+      if (!writes) return;  // rank 0 evaluates and writes
       trained.model.meta["data"] = d->to_json();
       trained.model.meta["source"] = path->empty() ? d->train_file : *path;
       rec::Recommender model(trained.model);

@@ -105,7 +105,7 @@ void register_serve(CLI::App& app) {
   auto batch = std::make_shared<serve::BatchOptions>();
   auto dir = std::make_shared<std::string>();
   auto pairs = std::make_shared<std::vector<std::string>>();
-  auto delay_ms = std::make_shared<double>(2.0);
+  auto delay_ms = std::make_shared<double>(0.0);
   auto max_pixels = std::make_shared<int64_t>(options->image_limits.max_pixels);
   auto no_log = std::make_shared<bool>(false);
   add_common(cmd, *common);
@@ -123,7 +123,11 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-batch", batch->max_items, "micro-batching: texts or images per model call")
       ->capture_default_str();
-  cmd->add_option("--batch-delay-ms", *delay_ms, "micro-batching: longest wait for more requests")
+  cmd->add_option("--batch-delay-ms", *delay_ms,
+                  "micro-batching: longest wait for more requests (0 = batch what queued while busy)")
+      ->capture_default_str();
+  cmd->add_option("--batch-workers", batch->workers,
+                  "micro-batching: model calls running at once per model (0 = one per core)")
       ->capture_default_str();
   cmd->add_option("--max-pixels", *max_pixels, "image pixel cap (width x height)")
       ->capture_default_str();

@@ -150,7 +150,9 @@ void register_text(CLI::App& app) {
       h["arch"] = *arch;
       cfg->hparams = h;
       if (cfg->train.checkpoint_path.empty()) cfg->train.checkpoint_path = *out + ".ckpt";
+      const bool writes = join_data_parallel(cfg->train, *common);
       text::TextTrainOutput trained = text::text_train(all, split, *cfg);
+      if (!writes) return;  // rank 0 evaluates and writes
       trained.model.meta["data"] = {{"path", *data}, {"test", *test}, {"text_cols", flags->text_cols},
                                     {"label_col", flags->label_col}, {"valid_fraction", *valid_fraction},
                                     {"test_fraction", test->empty() ? *test_fraction : 0.0}, {"seed", common->seed}};

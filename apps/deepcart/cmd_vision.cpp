@@ -136,7 +136,9 @@ void register_vision(CLI::App& app) {
         std::tie(train, test_images) = vision::hold_out(train, count, common->seed + 1);
       }
       if (cfg->valid_count >= train.size()) cfg->valid_count = std::max<int64_t>(1, train.size() / 10);
+      const bool writes = join_data_parallel(cfg->train, *common);
       vision::VisionTrainOutput trained = vision::vision_train(train, *cfg);
+      if (!writes) return;  // rank 0 evaluates and writes
       vision::ImageClassifier model(trained.model);
       vision::VisionReport report = vision::vision_evaluate(model, test_images);
       trained.model.metrics["test"] = report.to_json(model.classes(), model.attributes());

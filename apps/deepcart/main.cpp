@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   deepcart::cli::register_vision(app);
   deepcart::cli::register_text(app);
   deepcart::cli::register_serve(app);
+  deepcart::cli::register_launch(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

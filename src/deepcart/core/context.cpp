@@ -76,6 +76,9 @@ BlasInfo blas_info() {
 
 int context_init(const ContextOptions& options) {
   int threads = options.threads > 0 ? options.threads : context_cores();
+  if (const char* env = std::getenv("DEEPCART_THREADS"); env != nullptr && options.threads <= 0) {
+    threads = std::max(1, std::atoi(env));  // set by `deepcart launch`: the host's cores shared by its workers
+  }
   at::set_num_threads(threads);
   // OpenBLAS's pool spins after each call; next to LibTorch's OpenMP pool on the same cores
   // that cost NeuMF 2.7x here. Unless asked otherwise, GEMMs run single-threaded inside

@@ -129,6 +129,44 @@ at::Tensor epoch_permutation(int64_t n, uint64_t seed, int epoch) {
   return torch::tensor(order, torch::kLong);
 }
 
+// This rank's share of an epoch's order: every world-th example from `rank`, wrapped around so
+// every rank gets `per_rank` examples and runs the same number of steps. The ranks' shares of
+// one step together are the examples one process would take with world x batch_size.
+at::Tensor shard_of(const at::Tensor& order, int rank, int world, int64_t per_rank) {
+  if (world == 1) return order;
+  at::Tensor picks = torch::arange(rank, per_rank * world, world, torch::kLong).remainder(order.size(0));
+  return order.index_select(0, picks);
+}
+
+// Validation metrics averaged over the ranks, weighted by the examples each validated.
+std::map<std::string, double> reduce_metrics(DataParallel& par, const std::map<std::string, double>& metrics,
+                                             double weight) {
+  std::vector<double> values;
+  for (const auto& m : metrics) values.push_back(m.second * weight);
+  values.push_back(weight);
+  values.push_back(static_cast<double>(metrics.size()));
+  par.sum(values);
+  if (values.back() != static_cast<double>(metrics.size() * par.world_size())) {
+    throw Error("rank " + std::to_string(par.rank()) + ": the ranks returned different validation metrics");
+  }
+  const double total = values[values.size() - 2];
+  std::map<std::string, double> out;
+  size_t i = 0;
+  for (const auto& m : metrics) out[m.first] = values[i++] / total;
+  return out;
+}
+
+// A distributed run seeds LibTorch's generator (dropout) from (seed, epoch, step, rank) at
+// every step: the ranks draw different masks, and a resumed run draws what an uninterrupted
+// one would, with no per-rank generator state to save.
+uint64_t step_seed(uint64_t seed, int epoch, int64_t step, int rank) {
+  uint64_t x = seed ^ (static_cast<uint64_t>(epoch) << 48) ^ (static_cast<uint64_t>(step) << 8) ^ static_cast<uint64_t>(rank);
+  x += 0x9e3779b97f4a7c15ULL;  // splitmix64's finaliser
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 std::string format_metrics(const std::map<std::string, double>& metrics) {
   std::ostringstream out;
   out.precision(4);
@@ -147,6 +185,8 @@ nlohmann::json TrainResult::to_json() const {
           {"examples_per_second", examples_per_second},
           {"step_seconds", step_seconds},
           {"train_examples_per_second", train_examples_per_second},
+          {"allreduce_seconds", allreduce_seconds},
+          {"allreduce_bytes_per_step", allreduce_bytes_per_step},
           {"history", history}};
 }
 
@@ -191,7 +231,13 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
   auto optimizer = make_optimizer(o, module.parameters());
   const int64_t n = task.train_size();
   if (n < 1) throw Error("no training examples");
-  const int64_t steps_per_epoch = (n + o.batch_size - 1) / o.batch_size;
+  DataParallel* par = o.parallel.get();
+  const int rank = par ? par->rank() : 0;
+  const int world = par ? par->world_size() : 1;
+  const bool primary = rank == 0;
+  const int64_t per_rank = (n + world - 1) / world;
+  const int64_t steps_per_epoch = (per_rank + o.batch_size - 1) / o.batch_size;
+  const std::vector<at::Tensor> parameters = module.parameters();
 
   LoopState st;
   NamedTensors best_weights;
@@ -220,6 +266,12 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
       gen.set_state(ck.tensor("rng/torch"));
     }
     st = LoopState::from_json(ck.state.at("loop"));
+    const int ck_world = ck.state.value("world_size", 1);
+    if (st.step > 0 && ck_world != world) {
+      throw Error(o.resume + ": written by a " + std::to_string(ck_world) + "-worker run in the middle of epoch " +
+                  std::to_string(st.epoch + 1) + ": resume it with " + std::to_string(ck_world) + " worker(s), not " +
+                  std::to_string(world));
+    }
     if (st.has_best) {
       for (const auto& [name, value] : ck.tensors) {
         if (name.rfind("best/", 0) == 0) best_weights.emplace_back(name.substr(5), value.clone());
@@ -227,8 +279,16 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
     }
   }
 
+  if (par) {  // every rank starts from rank 0's weights (and its checkpoint, when resuming)
+    std::vector<at::Tensor> state = parameters;
+    for (const auto& b : module.buffers()) state.push_back(b);
+    torch::NoGradGuard no_grad;
+    par->broadcast(state);
+  }
+  const bool sharded_validation = par && task.shard_validation(rank, world);
+
   auto write_checkpoint = [&]() {
-    if (o.checkpoint_path.empty()) return;
+    if (o.checkpoint_path.empty() || !primary) return;
     ModelFile ck;
     ck.task = base.task;
     ck.arch = base.arch;
@@ -247,72 +307,96 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
     std::ostringstream blob;
     archive.save_to(blob);
     ck.blobs["optimizer"] = blob.str();
-    ck.state = {{"loop", st.to_json()}, {"seed", o.seed}};
+    ck.state = {{"loop", st.to_json()}, {"seed", o.seed}, {"world_size", world}};
     model_file_write(ck, o.checkpoint_path);
   };
 
   std::ofstream log;
-  if (!o.metrics_log.empty()) {
+  if (!o.metrics_log.empty() && primary) {
     log.open(o.metrics_log, o.resume.empty() ? std::ios::trunc : std::ios::app);
     if (!log) throw Error(o.metrics_log + ": cannot open metrics log for writing");
   }
 
   SignalScope signals;
-  Progress progress(o.quiet);
+  Progress progress(o.quiet || !primary);
   TrainResult result;
   const auto t0 = std::chrono::steady_clock::now();
   auto last_checkpoint = t0;
   int64_t examples_seen = 0;
   double step_seconds = 0.0;
+  double allreduce_seconds = 0.0;
+  const int64_t bytes_before = par ? par->bytes_reduced() : 0;
+  int64_t steps_run = 0;
   bool stop = false;
+  auto non_finite = [&](double value) {
+    return Error("loss is " + std::to_string(value) + " at epoch " + std::to_string(st.epoch + 1) + " step " +
+                 std::to_string(st.step + 1) + ": lower --lr or set --clip");
+  };
 
   for (; st.epoch < o.epochs && !stop; ++st.epoch, st.step = 0, st.loss_sum = 0, st.loss_count = 0) {
     const auto epoch_start = std::chrono::steady_clock::now();
-    const at::Tensor order = epoch_permutation(n, o.seed, st.epoch);
+    const at::Tensor order = shard_of(epoch_permutation(n, o.seed, st.epoch), rank, world, per_rank);
+    const int64_t rows = order.size(0);
     module.train();
     progress.start_epoch(st.epoch + 1, o.epochs, steps_per_epoch, st.step);
     for (; st.step < steps_per_epoch; ++st.step) {
       const int64_t begin = st.step * o.batch_size;
-      const at::Tensor indices = order.slice(0, begin, std::min(n, begin + o.batch_size));
+      const at::Tensor indices = order.slice(0, begin, std::min(rows, begin + o.batch_size));
       const auto step_start = std::chrono::steady_clock::now();
-      std::seed_seq seq{o.seed, static_cast<uint64_t>(st.epoch), static_cast<uint64_t>(st.step)};
+      std::vector<uint64_t> words{o.seed, static_cast<uint64_t>(st.epoch), static_cast<uint64_t>(st.step)};
+      if (par) {
+        words.push_back(static_cast<uint64_t>(rank));
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_current_seed(step_seed(o.seed, st.epoch, st.step, rank));
+      }
+      std::seed_seq seq(words.begin(), words.end());
       std::mt19937_64 rng(seq);
       const double lr = lr_at(st.global_step, steps_per_epoch);
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
       optimizer->zero_grad();
       at::Tensor loss = task.loss(indices, rng);
-      const double value = loss.item<double>();
-      if (!std::isfinite(value)) {
-        throw Error("loss is " + std::to_string(value) + " at epoch " + std::to_string(st.epoch + 1) +
-                    " step " + std::to_string(st.step + 1) + ": lower --lr or set --clip");
-      }
+      double value = loss.item<double>();
+      int64_t count = indices.size(0);
+      // Read once, before the exchange: in a distributed run the ranks then agree to stop at
+      // the same step, whichever of them got the signal.
+      bool stop_now = g_stop_signal != 0;
+      if (!par && !std::isfinite(value)) throw non_finite(value);
       loss.backward();
-      if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(module.parameters(), o.clip_norm);
+      if (par) {
+        std::vector<double> scalars{value * static_cast<double>(count), static_cast<double>(count), stop_now ? 1.0 : 0.0};
+        const auto reduce_start = std::chrono::steady_clock::now();
+        par->average_gradients(parameters, scalars);
+        allreduce_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - reduce_start).count();
+        value = scalars[0] / scalars[1];
+        count = static_cast<int64_t>(scalars[1]);
+        stop_now = scalars[2] > 0;
+        if (!std::isfinite(value)) throw non_finite(value);
+      }
+      if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, o.clip_norm);
       optimizer->step();
-      st.loss_sum += value * indices.size(0);
-      st.loss_count += indices.size(0);
-      examples_seen += indices.size(0);
+      ++steps_run;
+      st.loss_sum += value * static_cast<double>(count);
+      st.loss_count += count;
+      examples_seen += count;
       ++st.global_step;
       step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
       progress.step(st.step + 1, st.loss_sum / st.loss_count);
 
-      if (g_stop_signal != 0) {
-        const int sig = g_stop_signal;
+      if (stop_now) {
+        const int sig = g_stop_signal != 0 ? g_stop_signal : SIGINT;
+        const std::string why = g_stop_signal != 0 ? "interrupted by " + std::string(strsignal(sig))
+                                                   : "stopped: another worker was interrupted";
         ++st.step;  // this step is done; resume starts at the next one
-        if (o.checkpoint_path.empty()) {
-          throw Interrupted("interrupted by " + std::string(strsignal(sig)) +
-                                " (no --checkpoint path, nothing saved)",
-                            "", sig);
-        }
+        if (o.checkpoint_path.empty()) throw Interrupted(why + " (no --checkpoint path, nothing saved)", "", sig);
         write_checkpoint();
-        throw Interrupted("interrupted by " + std::string(strsignal(sig)) + " at epoch " +
-                              std::to_string(st.epoch + 1) + " step " + std::to_string(st.step) +
-                              "; checkpoint written to " + o.checkpoint_path +
-                              " (continue with --resume " + o.checkpoint_path + ")",
+        throw Interrupted(why + " at epoch " + std::to_string(st.epoch + 1) + " step " + std::to_string(st.step) +
+                              "; checkpoint " + (primary ? "written to " : "written by rank 0 to ") +
+                              o.checkpoint_path + " (continue with --resume " + o.checkpoint_path + ")",
                           o.checkpoint_path, sig);
       }
       const auto now = std::chrono::steady_clock::now();
-      if (!o.checkpoint_path.empty() &&
+      if (!o.checkpoint_path.empty() && primary &&
           std::chrono::duration<double>(now - last_checkpoint).count() > o.checkpoint_minutes * 60) {
         ++st.step;
         write_checkpoint();
@@ -326,6 +410,7 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
       torch::NoGradGuard no_grad;
       module.eval();
       metrics = task.validate();
+      if (par) metrics = reduce_metrics(*par, metrics, sharded_validation ? task.validation_weight() : 1.0);
       module.train();
     }
     const double epoch_seconds =
@@ -373,6 +458,8 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
   result.examples_per_second = result.seconds > 0 ? examples_seen / result.seconds : 0.0;
   result.step_seconds = step_seconds;
   result.train_examples_per_second = step_seconds > 0 ? examples_seen / step_seconds : 0.0;
+  result.allreduce_seconds = allreduce_seconds;
+  result.allreduce_bytes_per_step = par && steps_run > 0 ? (par->bytes_reduced() - bytes_before) / steps_run : 0;
   result.epochs_run = st.epoch;
   result.best_epoch = st.best_epoch;
   result.history = st.history;

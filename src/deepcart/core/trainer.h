@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
+#include "deepcart/core/data_parallel.h"
 #include "deepcart/core/model_file.h"
 
 namespace torch::nn {
@@ -42,6 +44,10 @@ struct TrainOptions {
   std::string resume;  // checkpoint to continue from
   uint64_t seed = 42;
   bool quiet = false;
+  // Data-parallel training (dist/): each rank trains on its share of every epoch with
+  // `batch_size` examples per step, gradients are averaged, and only rank 0 writes the
+  // checkpoint and the metrics log. Null = one process.
+  std::shared_ptr<DataParallel> parallel;
 };
 
 // What a model family gives the Trainer.
@@ -55,6 +61,12 @@ class TrainTask {
   virtual at::Tensor loss(const at::Tensor& indices, std::mt19937_64& rng) = 0;
   // Validation metrics, run under NoGradGuard with the module in eval mode.
   virtual std::map<std::string, double> validate() { return {}; }
+  // Data-parallel runs: from now on validate() covers only share `rank` of `world` of the
+  // validation examples, and validation_weight() counts them, so the ranks' metrics average
+  // exactly. Only tasks whose metrics are all means over examples may agree (return true);
+  // otherwise every rank validates everything.
+  virtual bool shard_validation(int rank, int world) { return false; }
+  virtual double validation_weight() const { return 1.0; }
 };
 
 struct TrainResult {
@@ -67,6 +79,9 @@ struct TrainResult {
   double examples_per_second = 0.0;  // over `seconds`
   double step_seconds = 0.0;         // training steps only (batch, forward, backward, update)
   double train_examples_per_second = 0.0;  // over `step_seconds`: the figure benchmarks compare
+  // Data-parallel runs: the share of step time spent all-reducing, and bytes per step.
+  double allreduce_seconds = 0.0;
+  int64_t allreduce_bytes_per_step = 0;
 
   // What every ModelFile records of its training: validation, epochs, times, history.
   nlohmann::json to_json() const;

@@ -59,6 +59,21 @@ class ValidationSet {
     return m;
   }
   const std::vector<std::vector<int64_t>>& seen() const { return seen_; }
+  // Keeps every world-th user from `rank` (data-parallel validation); all metrics are means
+  // over users, so the ranks' results average exactly by user count.
+  bool shard(int rank, int world) {
+    if (static_cast<int64_t>(task_.users.size()) < world) return false;
+    RankingTask part = task_;
+    part.users.clear();
+    part.targets.clear();
+    for (size_t i = static_cast<size_t>(rank); i < task_.users.size(); i += static_cast<size_t>(world)) {
+      part.users.push_back(task_.users[i]);
+      part.targets.push_back(task_.targets[i]);
+    }
+    task_ = std::move(part);
+    return true;
+  }
+  double users() const { return static_cast<double>(task_.users.size()); }
 
  private:
   std::vector<std::vector<int64_t>> seen_;
@@ -95,6 +110,9 @@ class PairTask : public TrainTask {
     }
     return pair_loss(loss_, model_->score(users, items));
   }
+
+  bool shard_validation(int rank, int world) override { return valid_.shard(rank, world); }
+  double validation_weight() const override { return valid_.users(); }
 
   std::map<std::string, double> validate() override {
     const int64_t batch = std::max<int64_t>(1, (1 << 24) / (items_ * model_->width_per_pair()));
@@ -162,6 +180,9 @@ class SeqTask : public TrainTask {
     at::Tensor neg_logit = (h * vectors.index_select(0, neg)).sum(1);
     return pair_loss(loss_, torch::stack({pos_logit, neg_logit}, 1));
   }
+
+  bool shard_validation(int rank, int world) override { return valid_.shard(rank, world); }
+  double validation_weight() const override { return valid_.users(); }
 
   std::map<std::string, double> validate() override {
     return valid_.run(

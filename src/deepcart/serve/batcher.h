@@ -1,8 +1,10 @@
-// Micro-batching: requests for one model that arrive close together run as one model call. A
-// worker thread takes the first waiting request, then keeps collecting until it has
-// `max_items` items or `max_delay` has passed since that first request, and runs the batch
-// function once. Each caller blocks on its own result; an exception from the batch function
-// reaches every caller of that batch.
+// Micro-batching: requests for one model that arrive close together run as one model call.
+// `workers` threads (one per core by default) each take every request waiting, up to
+// `max_items` items, then keep collecting until `max_delay` has passed since the first one
+// (0 = no wait: batches are what queued while the workers were busy, so they grow with the
+// load), and run the batch function once.
+// Each caller blocks on its own result; an exception from the batch function reaches every
+// caller of that batch.
 #pragma once
 
 #include <chrono>
@@ -27,9 +29,11 @@ class MicroBatcher {
   using Size = std::function<int64_t(const In&)>;
 
   MicroBatcher(Run run, Size size, int64_t max_items, std::chrono::microseconds max_delay,
-               std::function<void(int64_t)> on_batch)
+               std::function<void(int64_t)> on_batch, int workers = 1)
       : run_(std::move(run)), size_(std::move(size)), max_items_(std::max<int64_t>(1, max_items)),
-        max_delay_(max_delay), on_batch_(std::move(on_batch)), worker_([this] { loop(); }) {}
+        max_delay_(max_delay), on_batch_(std::move(on_batch)) {
+    for (int i = 0; i < std::max(1, workers); ++i) workers_.emplace_back([this] { loop(); });
+  }
 
   ~MicroBatcher() {
     {
@@ -37,7 +41,7 @@ class MicroBatcher {
       stopping_ = true;
     }
     wake_.notify_all();
-    worker_.join();
+    for (auto& w : workers_) w.join();
   }
   MicroBatcher(const MicroBatcher&) = delete;
   MicroBatcher& operator=(const MicroBatcher&) = delete;
@@ -101,7 +105,7 @@ class MicroBatcher {
   std::condition_variable wake_;
   std::deque<Job> queue_;
   bool stopping_ = false;
-  std::thread worker_;  // last: starts after everything above is ready
+  std::vector<std::thread> workers_;  // last: they start after everything above is ready
 };
 
 }  // namespace deepcart::serve

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <ctime>
+#include <thread>
 
 #include "deepcart/core/model_file.h"
 #include "deepcart/rec/recommender.h"
@@ -55,6 +56,8 @@ std::shared_ptr<LoadedModel> ModelRegistry::build(const std::string& name, const
   m->metrics = file.metrics;
   Metrics& metrics = metrics_;
   auto count_batch = [&metrics, name](int64_t items) { metrics.batch(name, items); };
+  const int batch_workers =
+      batch_.workers > 0 ? batch_.workers : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   if (file.task == "rec") {
     m->kind = ModelKind::kRecommender;
     m->recommender = std::make_shared<rec::Recommender>(std::move(file));
@@ -78,7 +81,7 @@ std::shared_ptr<LoadedModel> ModelRegistry::build(const std::string& name, const
           }
           return out;
         },
-        [](const at::Tensor& t) { return t.size(0); }, batch_.max_items, batch_.max_delay, count_batch);
+        [](const at::Tensor& t) { return t.size(0); }, batch_.max_items, batch_.max_delay, count_batch, batch_workers);
   } else if (file.task == "vision-index") {
     m->kind = ModelKind::kImageIndex;
     m->index = std::make_shared<vision::LookAlikeIndex>(vision::LookAlikeIndex::load(path));
@@ -106,7 +109,7 @@ std::shared_ptr<LoadedModel> ModelRegistry::build(const std::string& name, const
           return out;
         },
         [](const std::vector<std::string>& texts) { return static_cast<int64_t>(texts.size()); }, batch_.max_items,
-        batch_.max_delay, count_batch);
+        batch_.max_delay, count_batch, batch_workers);
   } else {
     throw Error(path + ": a '" + file.task + "' model cannot be served");
   }

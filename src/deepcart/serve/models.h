@@ -36,7 +36,8 @@ std::string kind_name(ModelKind kind);
 
 struct BatchOptions {
   int64_t max_items = 64;  // texts or images per model call
-  std::chrono::microseconds max_delay{2000};
+  std::chrono::microseconds max_delay{0};  // longest wait for more requests; 0 = take what queued
+  int workers = 0;                          // model calls running at once, per model; 0 = one per core
 };
 
 struct LoadedModel {
