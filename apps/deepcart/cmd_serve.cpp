@@ -131,7 +131,7 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-pixels", *max_pixels, "image pixel cap (width x height)")
       ->capture_default_str();
-  cmd->add_option("--http-threads", options->http_threads, "connections served at once")
+  cmd->add_option("--http-threads", options->http_threads, "connections served at once (each keep-alive connection holds one thread)")
       ->capture_default_str();
   cmd->add_option("--item-images", options->item_images,
                   "CSV item_id,image: product pictures for recommendations (default: item-images.csv in --models)");

@@ -2,13 +2,13 @@
 # Server throughput with wrk (Debian's): /v1/recommend (16 connections), /v1/reviews/analyze
 # with 32 texts per request, and /v1/images/classify with micro-batching on and off. Reports
 # req/s, p50/p99, non-2xx responses and the server's RSS before and after each run.
-# Usage: [SECONDS=60] bench/serve/run.sh [DEMO_DIR]   (after the build, `scripts/setup.sh --bench`
+# Usage: [BENCH_SECONDS=60] bench/serve/run.sh [DEMO_DIR]   (after the build, `scripts/setup.sh --bench`
 #        and `deepcart demo --out DEMO_DIR`; run it alone: wrk and the server share the 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DEEPCART=${DEEPCART:-build/apps/deepcart/deepcart}
 DEMO=${1:-demo-out}
-SECONDS_PER_RUN=${SECONDS:-60}
+SECONDS_PER_RUN=${BENCH_SECONDS:-60}  # not $SECONDS: bash sets that one itself
 PORT=${PORT:-8299}
 TMP=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$TMP"' EXIT
@@ -46,8 +46,11 @@ curl_png
 export IMAGE="$TMP/image.png"
 bench "/v1/recommend (sasrec, k 10)" 16 recommend.lua 1
 bench "/v1/reviews/analyze (32 texts, bow)" 16 analyze.lua 32
-bench "/v1/images/classify (cnn, batching on: 64 items, 2 ms)" 16 classify.lua 1
+bench "/v1/images/classify (cnn, batching on: up to 64, no wait, 2 workers)" 16 classify.lua 1
+stop
+start --batch-delay-ms 2
+bench "/v1/images/classify (cnn, batching on: up to 64, 2 ms wait, 2 workers)" 16 classify.lua 1
 stop
 start --max-batch 1
-bench "/v1/images/classify (cnn, batching off)" 16 classify.lua 1
+bench "/v1/images/classify (cnn, batching off, 2 workers)" 16 classify.lua 1
 stop
