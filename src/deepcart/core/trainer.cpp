@@ -185,6 +185,8 @@ nlohmann::json TrainResult::to_json() const {
           {"examples_per_second", examples_per_second},
           {"step_seconds", step_seconds},
           {"train_examples_per_second", train_examples_per_second},
+          {"workers", workers},
+          {"threads", threads},
           {"allreduce_seconds", allreduce_seconds},
           {"allreduce_bytes_per_step", allreduce_bytes_per_step},
           {"history", history}};
@@ -458,6 +460,8 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
   result.examples_per_second = result.seconds > 0 ? examples_seen / result.seconds : 0.0;
   result.step_seconds = step_seconds;
   result.train_examples_per_second = step_seconds > 0 ? examples_seen / step_seconds : 0.0;
+  result.workers = world;
+  result.threads = context_threads();
   result.allreduce_seconds = allreduce_seconds;
   result.allreduce_bytes_per_step = par && steps_run > 0 ? (par->bytes_reduced() - bytes_before) / steps_run : 0;
   result.epochs_run = st.epoch;

@@ -80,6 +80,8 @@ struct TrainResult {
   double step_seconds = 0.0;         // training steps only (batch, forward, backward, update)
   double train_examples_per_second = 0.0;  // over `step_seconds`: the figure benchmarks compare
   // Data-parallel runs: the share of step time spent all-reducing, and bytes per step.
+  int workers = 1;
+  int threads = 1;  // LibTorch threads per worker
   double allreduce_seconds = 0.0;
   int64_t allreduce_bytes_per_step = 0;
 
