@@ -2,14 +2,24 @@
 // program, only rank 0 writes, and bad launches fail with a clear message.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "shared_data.h"
+
+extern char** environ;
 
 namespace deepcart {
 namespace {
@@ -95,6 +105,62 @@ TEST_F(LaunchTest, TwoWorkersTrainAnIntentModelAndStopTogether) {
   std::ifstream log(dir_ + "/t.jsonl");
   for (std::string line; std::getline(log, line);) ++lines;
   EXPECT_EQ(lines, 3) << "one line per epoch, written by rank 0 only";
+}
+
+int count_lines(const std::string& path) {
+  std::ifstream in(path);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  return lines;
+}
+
+TEST_F(LaunchTest, CtrlCStopsEveryWorkerWithACheckpointAndResumeFinishes) {
+  const std::string data = test_data::shared_data_dir() + "/rec/ml-100k/u.data";
+  REQUIRE_SHARED_DATA(data);
+  const std::string train = "rec train --model neumf --data " + data + " --epochs 20 --patience 0 --out " + dir_ +
+                            "/m.dcm --metrics-log " + dir_ + "/m.jsonl --quiet";
+  // The launcher in its own process, output to a file; SIGINT once epoch 1 is logged.
+  std::vector<std::string> args{DEEPCART_BINARY, "launch", "--nproc", "2", "--"};
+  {
+    std::istringstream words(train);
+    for (std::string w; words >> w;) args.push_back(w);
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  const std::string out_path = dir_ + "/out.txt";
+  posix_spawn_file_actions_addopen(&files, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, 1, 2);
+  pid_t launcher = 0;
+  ASSERT_EQ(posix_spawn(&launcher, DEEPCART_BINARY, &files, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&files);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (count_lines(dir_ + "/m.jsonl") < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(count_lines(dir_ + "/m.jsonl"), 1) << "epoch 1 never finished";
+  kill(launcher, SIGINT);
+  int status = 0;
+  waitpid(launcher, &status, 0);
+  const std::string out = [&] {
+    std::ifstream in(dir_ + "/out.txt");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  EXPECT_EQ(WEXITSTATUS(status), 130) << out;
+  EXPECT_NE(out.find("launch: Interrupt: stopping the workers at their next step"), std::string::npos) << out;
+  EXPECT_NE(out.find("checkpoint written to " + dir_ + "/m.dcm.ckpt (continue with --resume"), std::string::npos) << out;
+  EXPECT_NE(out.find("checkpoint written by rank 0 to " + dir_ + "/m.dcm.ckpt"), std::string::npos) << out;
+  ASSERT_TRUE(fs::exists(dir_ + "/m.dcm.ckpt"));
+  EXPECT_FALSE(fs::exists(dir_ + "/m.dcm")) << "no final model from an interrupted run";
+  const int logged = count_lines(dir_ + "/m.jsonl");
+  EXPECT_LT(logged, 20);
+  Result resumed = run("launch --nproc 2 -- " + train + " --resume " + dir_ + "/m.dcm.ckpt --json");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_EQ(metrics_of(resumed).at("epochs_run").get<int>(), 20);
+  EXPECT_EQ(count_lines(dir_ + "/m.jsonl"), 20) << "the resumed run appends the remaining epochs";
+  EXPECT_TRUE(fs::exists(dir_ + "/m.dcm"));
 }
 
 TEST_F(LaunchTest, BadLaunchesSayWhy) {
