@@ -21,6 +21,7 @@
 #include "deepcart/core/error.h"
 #include "deepcart/core/trainer.h"
 #include "deepcart/dist/gloo_group.h"
+#include "deepcart/dist/launch.h"
 
 extern char** environ;
 
@@ -29,17 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
+int free_port() { return dist::free_loopback_port(); }
 
 dist::DistConfig config_for(int rank, int world, int port, double timeout_seconds = 20) {
   dist::DistConfig c;

@@ -21,6 +21,9 @@ struct LaunchOptions {
   bool quiet = false;
 };
 
+// A port on 127.0.0.1 that was free a moment ago (for one-host runs and tests).
+int free_loopback_port();
+
 // Runs `command` (a deepcart train command, with or without a leading "deepcart") in
 // nproc workers and returns the exit status: 0 when all succeed, 128+signal when interrupted,
 // else the first failing worker's status.
