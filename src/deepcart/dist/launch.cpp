@@ -91,9 +91,11 @@ int launch(const LaunchOptions& o, std::vector<std::string> command) {
   sigaction(SIGTERM, &action, &old_term);
 
   if (!o.quiet) {
-    std::fprintf(stderr, "launch: %d worker%s on this host (ranks %d-%d of %d), master %s, %d thread%s each\n", o.nproc,
-                 o.nproc == 1 ? "" : "s", o.node_rank * o.nproc, o.node_rank * o.nproc + o.nproc - 1, world,
-                 master.c_str(), threads, threads == 1 ? "" : "s");
+    const int first = o.node_rank * o.nproc, last = first + o.nproc - 1;
+    const std::string ranks = o.nproc == 1 ? "rank " + std::to_string(first)
+                                           : "ranks " + std::to_string(first) + "-" + std::to_string(last);
+    std::fprintf(stderr, "launch: %d worker%s on this host (%s of %d), master %s, %d thread%s each\n", o.nproc,
+                 o.nproc == 1 ? "" : "s", ranks.c_str(), world, master.c_str(), threads, threads == 1 ? "" : "s");
   }
   struct Worker {
     pid_t pid = -1;
