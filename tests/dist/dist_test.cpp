@@ -45,31 +45,45 @@ dist::DistConfig config_for(int rank, int world, int port, double timeout_second
 // A small regression net with dropout; `fault` makes a rank raise SIGINT or die at a step.
 class NetTask : public TrainTask {
  public:
-  explicit NetTask(uint64_t init_seed, double dropout = 0.0) {
+  // with_table adds an embedding table big enough to travel by rows (17,000 x 64 floats).
+  explicit NetTask(uint64_t init_seed, double dropout = 0.0, bool with_table = false) {
     torch::manual_seed(7);  // the data: the same on every rank
     x_ = torch::randn({64, 6});
     y_ = torch::sin(x_.matmul(torch::linspace(-1, 1, 6))).unsqueeze(1);
     torch::manual_seed(init_seed);  // the weights: different per rank unless broadcast
     net_ = torch::nn::Sequential(torch::nn::Linear(6, 8), torch::nn::Tanh(), torch::nn::Dropout(dropout),
                                  torch::nn::Linear(8, 1));
+    holder_->register_module("net", net_);
+    if (with_table) {
+      table_ = holder_->register_module("table", torch::nn::Embedding(17000, 64));
+      tokens_ = (torch::arange(64 * 3, torch::kLong) * 7919).remainder(17000).view({64, 3});
+    }
   }
-  torch::nn::Module& module() override { return *net_; }
+  at::Tensor predict(const at::Tensor& idx) {
+    at::Tensor out = net_->forward(x_.index_select(0, idx));
+    if (table_) out = out + table_->forward(tokens_.index_select(0, idx)).sum({1, 2}).unsqueeze(1) * 0.1;
+    return out;
+  }
+  torch::nn::Module& module() override { return *holder_; }
   int64_t train_size() const override { return 64; }
   at::Tensor loss(const at::Tensor& idx, std::mt19937_64&) override {
     ++steps;
     if (steps == interrupt_at) std::raise(SIGINT);
     if (steps == die_at) _exit(9);
-    return torch::mse_loss(net_->forward(x_.index_select(0, idx)), y_.index_select(0, idx));
+    return torch::mse_loss(predict(idx), y_.index_select(0, idx));
   }
   std::map<std::string, double> validate() override {
-    return {{"mse", torch::mse_loss(net_->forward(x_), y_).item<double>()}};
+    return {{"mse", torch::mse_loss(predict(torch::arange(64, torch::kLong)), y_).item<double>()}};
   }
   at::Tensor flat() {
     std::vector<at::Tensor> parts;
-    for (const auto& p : net_->parameters()) parts.push_back(p.detach().flatten());
+    for (const auto& p : holder_->parameters()) parts.push_back(p.detach().flatten());
     return torch::cat(parts);
   }
+  std::shared_ptr<torch::nn::Module> holder_ = std::make_shared<torch::nn::Module>();
   torch::nn::Sequential net_{nullptr};
+  torch::nn::Embedding table_{nullptr};
+  at::Tensor tokens_;
   at::Tensor x_, y_;
   int steps = 0, interrupt_at = -1, die_at = -1;
 };
@@ -124,8 +138,13 @@ int child_allreduce(int rank, int world, int port, const std::string& out) {
   at::Tensor b = torch::zeros({7}, torch::requires_grad());
   a.mutable_grad() = torch::full({3, 5}, static_cast<float>(rank + 1));
   if (rank == 0) b.mutable_grad() = torch::full({7}, 6.0f);
+  // c: a table large enough to travel by rows; rank r touches row 10 r (with r + 1) and row 500.
+  at::Tensor c = torch::zeros({1100, 1000}, torch::requires_grad());
+  c.mutable_grad() = torch::zeros({1100, 1000});
+  c.mutable_grad()[10 * rank].fill_(static_cast<float>(rank + 1));
+  c.mutable_grad()[500].fill_(3.0f);
   std::vector<double> scalars{static_cast<double>(rank + 1), 0.5};
-  group->average_gradients({a, b}, scalars);
+  group->average_gradients({a, b, c}, scalars);
   at::Tensor shared = torch::arange(4, torch::kFloat) * static_cast<float>(rank + 1);
   group->broadcast({shared});
   std::vector<double> sums{static_cast<double>(rank)};
@@ -133,13 +152,16 @@ int child_allreduce(int rank, int world, int port, const std::string& out) {
   std::ofstream f(out);
   f << a.grad().mean().item<double>() << " " << a.grad().min().item<double>() << " " << a.grad().max().item<double>() << " "
     << b.grad().mean().item<double>() << " " << scalars[0] << " " << scalars[1] << " " << shared[3].item<double>() << " "
-    << sums[0] << " " << group->bytes_reduced() << "\n";
+    << sums[0] << " " << group->bytes_reduced() << " " << c.grad()[0][0].item<double>() << " "
+    << c.grad()[10][999].item<double>() << " " << c.grad()[20][5].item<double>() << " " << c.grad()[500][7].item<double>()
+    << " " << c.grad().sum().item<double>() << "\n";
   return 0;
 }
 
-// K steps of SGD with batch 8 per worker, from rank-specific initial weights.
+// K steps of SGD with batch 8 per worker, from rank-specific initial weights; the embedding
+// table's gradient travels by rows.
 int child_equivalence(int rank, int world, int port, const std::string& out) {
-  NetTask task(100 + rank);
+  NetTask task(100 + rank, 0.0, true);
   TrainOptions o = sgd_options(2, 16 / world);
   o.parallel = dist::dist_join(config_for(rank, world, port));
   Trainer(o).fit(task, base_file());
@@ -232,7 +254,8 @@ TEST_F(DistTest, AllReduceAveragesGradientsAndSumsScalarsOverThreeProcesses) {
   std::istringstream line(slurp(out));  // rank 0's view
   double a_mean, a_min, a_max, b_mean, s0, s1, shared3, sum;
   int64_t bytes;
-  line >> a_mean >> a_min >> a_max >> b_mean >> s0 >> s1 >> shared3 >> sum >> bytes;
+  double c0, c10, c20, c500, c_total;
+  line >> a_mean >> a_min >> a_max >> b_mean >> s0 >> s1 >> shared3 >> sum >> bytes >> c0 >> c10 >> c20 >> c500 >> c_total;
   EXPECT_DOUBLE_EQ(a_mean, 2.0);  // (1 + 2 + 3) / 3
   EXPECT_DOUBLE_EQ(a_min, 2.0);
   EXPECT_DOUBLE_EQ(a_max, 2.0);
@@ -241,14 +264,21 @@ TEST_F(DistTest, AllReduceAveragesGradientsAndSumsScalarsOverThreeProcesses) {
   EXPECT_DOUBLE_EQ(s1, 1.5);
   EXPECT_DOUBLE_EQ(shared3, 3.0);  // rank 0's arange(4) * 1
   EXPECT_DOUBLE_EQ(sum, 3.0);      // 0 + 1 + 2
-  EXPECT_EQ(bytes, (15 + 7) * 4 + 2 * 8);  // two float buckets and the scalars
+  EXPECT_NEAR(c0, 1.0 / 3, 1e-6);  // the table's rows: each rank's own, averaged
+  EXPECT_NEAR(c10, 2.0 / 3, 1e-6);
+  EXPECT_NEAR(c20, 1.0, 1e-6);
+  EXPECT_NEAR(c500, 3.0, 1e-6);
+  EXPECT_NEAR(c_total, 1000.0 * (1.0 / 3 + 2.0 / 3 + 1.0 + 3.0), 1e-2);  // and nothing else
+  // Two float buckets and the scalars; then the table: 3 counts, and from each of 3 ranks 2 row
+  // ids and 2 rows of 1,000 floats (not the 1.1 M floats of the whole table).
+  EXPECT_EQ(bytes, (15 + 7) * 4 + 2 * 8 + 3 * 8 + 3 * (2 * 8 + 2 * 1000 * 4));
 }
 
 TEST_F(DistTest, TwoWorkersWithHalfBatchesMatchOneWorkerWithTheWholeBatch) {
   const std::string out = dir_ / "w";
   ASSERT_EQ(Children::run("equivalence", 2, out), (std::vector<int>{0, 0}));
   at::Tensor two = read_tensor(out);
-  NetTask single(100);  // rank 0's initial weights, which the broadcast gave both workers
+  NetTask single(100, 0.0, true);  // rank 0's initial weights, which the broadcast gave both workers
   const at::Tensor start = single.flat().to(torch::kDouble);
   Trainer(sgd_options(2, 16)).fit(single, base_file());  // 2 epochs of 64 / 16 = 8 steps
   const at::Tensor one = single.flat().to(torch::kDouble);

@@ -123,7 +123,7 @@ class GlooGroup : public DataParallel {
 
   void average_gradients(const std::vector<at::Tensor>& parameters, std::vector<double>& scalars) override {
     torch::NoGradGuard no_grad;
-    if (buckets_.empty() || planned_for_ != parameters.size()) plan(parameters);
+    if (planned_for_ != parameters.size()) plan(parameters);
     std::vector<c10::intrusive_ptr<c10d::Work>> works;
     for (auto& bucket : buckets_) {
       int64_t offset = 0;
@@ -147,6 +147,7 @@ class GlooGroup : public DataParallel {
       }
       std::vector<at::Tensor> one{sums};
       works.push_back(group_->allreduce(one));
+      if (!sparse_.empty()) exchange_rows(parameters);  // while the buckets travel
       for (auto& w : works) w->wait();
     } catch (const std::exception& e) {
       throw collective_error("all-reduce of the gradients", e);
@@ -224,8 +225,61 @@ class GlooGroup : public DataParallel {
     }
   }
 
+  // The large matrices: each rank sends the rows its gradient touched (ids and values, padded
+  // to the largest count), and every rank adds up all of them. Same sums as a dense all-reduce.
+  void exchange_rows(const std::vector<at::Tensor>& parameters) {
+    const int world = config_.world_size;
+    std::vector<at::Tensor> ids(sparse_.size()), rows(sparse_.size());
+    at::Tensor counts = torch::empty({static_cast<int64_t>(sparse_.size())}, torch::kLong);
+    for (size_t k = 0; k < sparse_.size(); ++k) {
+      const at::Tensor& p = parameters[sparse_[k]];
+      if (p.grad().defined()) {
+        ids[k] = (p.grad() != 0).any(1).nonzero().squeeze(1);
+      } else {
+        ids[k] = torch::empty({0}, torch::kLong);
+      }
+      counts[static_cast<int64_t>(k)] = ids[k].numel();
+    }
+    std::vector<std::vector<at::Tensor>> gathered(1);
+    for (int r = 0; r < world; ++r) gathered[0].push_back(torch::empty_like(counts));
+    std::vector<at::Tensor> input{counts};
+    group_->allgather(gathered, input)->wait();
+    bytes_ += counts.numel() * 8 * world;
+    for (size_t k = 0; k < sparse_.size(); ++k) {
+      at::Tensor p = parameters[sparse_[k]];
+      int64_t most = 0;
+      for (int r = 0; r < world; ++r) most = std::max(most, gathered[0][r][static_cast<int64_t>(k)].item<int64_t>());
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      at::Tensor total = p.grad();  // reused in place: only touched rows are written
+      if (most > 0) {
+        const int64_t mine = ids[k].numel();
+        at::Tensor padded_ids = torch::full({most}, -1, torch::kLong);
+        padded_ids.narrow(0, 0, mine).copy_(ids[k]);
+        at::Tensor padded_rows = torch::zeros({most, p.size(1)}, p.options());
+        if (mine > 0) padded_rows.narrow(0, 0, mine).copy_(p.grad().index_select(0, ids[k]));
+        std::vector<std::vector<at::Tensor>> all_ids(1), all_rows(1);
+        for (int r = 0; r < world; ++r) {
+          all_ids[0].push_back(torch::empty_like(padded_ids));
+          all_rows[0].push_back(torch::empty_like(padded_rows));
+        }
+        std::vector<at::Tensor> id_input{padded_ids}, row_input{padded_rows};
+        auto id_work = group_->allgather(all_ids, id_input);
+        auto row_work = group_->allgather(all_rows, row_input);
+        id_work->wait();
+        row_work->wait();
+        bytes_ += world * (padded_ids.numel() * 8 + padded_rows.numel() * padded_rows.element_size());
+        at::Tensor every_id = torch::cat(all_ids[0]), every_row = torch::cat(all_rows[0]);
+        at::Tensor real = (every_id >= 0).nonzero().squeeze(1);
+        total.index_fill_(0, ids[k], 0.0);  // now all zeros: this rank's rows come back in every_row
+        total.index_add_(0, every_id.index_select(0, real),
+                         every_row.index_select(0, real).div_(static_cast<double>(world)));
+      }
+    }
+  }
+
   void plan(const std::vector<at::Tensor>& parameters) {
     buckets_.clear();
+    sparse_.clear();
     Bucket current;
     int64_t bytes = 0;
     auto close = [&] {
@@ -240,6 +294,10 @@ class GlooGroup : public DataParallel {
     // Backwards, as DDP does: the last layers' gradients are ready first.
     for (size_t k = parameters.size(); k-- > 0;) {
       const at::Tensor& p = parameters[k];
+      if (p.dim() == 2 && p.numel() >= config_.sparse_min_elements) {
+        sparse_.push_back(k);
+        continue;
+      }
       if (!current.members.empty() &&
           (p.scalar_type() != parameters[current.members[0]].scalar_type() ||
            bytes + static_cast<int64_t>(p.numel() * p.element_size()) > static_cast<int64_t>(config_.bucket_bytes))) {
@@ -300,6 +358,7 @@ class GlooGroup : public DataParallel {
   c10::intrusive_ptr<c10d::TCPStore> store_;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
   std::vector<Bucket> buckets_;
+  std::vector<size_t> sparse_;  // parameters exchanged by rows (see exchange_rows)
   size_t planned_for_ = 0;
   double seconds_ = 0.0;
   int64_t bytes_ = 0;

@@ -25,6 +25,10 @@ struct DistConfig {
   std::string gloo_host;
   std::string gloo_interface;
   size_t bucket_bytes = 25u << 20;  // gradients are all-reduced in buckets of about this size
+  // Matrices with at least this many elements (embedding tables, hashed n-gram tables) send only
+  // the rows this step touched: an all-gather of row ids and rows instead of an all-reduce of
+  // the whole table. Decided by shape, so every rank takes the same path.
+  int64_t sparse_min_elements = int64_t{1} << 20;
 
   std::string describe() const;  // "rank 1 of 2, master 127.0.0.1:29500"
 };
