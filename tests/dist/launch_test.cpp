@@ -99,7 +99,7 @@ TEST_F(LaunchTest, TwoWorkersTrainAnIntentModelAndStopTogether) {
                  "/t.dcm --metrics-log " + dir_ + "/t.jsonl --json --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   nlohmann::json m = metrics_of(r);
-  expect_two_workers(m, 1000000);
+  expect_two_workers(m, 100000);  // the n-gram table travels by rows: about 330 KB per step
   EXPECT_GT(m.at("test").at("accuracy").get<double>(), 0.85);
   int lines = 0;
   std::ifstream log(dir_ + "/t.jsonl");
