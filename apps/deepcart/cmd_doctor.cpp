@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <unistd.h>
+
 #include "cli_common.h"
 #include "deepcart/core/context.h"
 
@@ -37,6 +39,14 @@ nlohmann::json doctor_report() {
   j["fashion_mnist"] = {{"path", kFashionMnistDir}, {"present", fmnist_files == 4}};
   const std::string shared = shared_data_dir();
   j["shared_data"] = {{"path", shared}, {"present", fs::exists(fs::path(shared) / "README.md")}};
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  nlohmann::json env = nlohmann::json::object();
+  for (const char* name : {"DEEPCART_WORLD_SIZE", "DEEPCART_RANK", "DEEPCART_MASTER", "DEEPCART_DIST_TIMEOUT",
+                           "DEEPCART_GLOO_HOST", "DEEPCART_GLOO_IFACE"}) {
+    if (const char* value = std::getenv(name)) env[name] = value;
+  }
+  j["distributed"] = {{"backend", "c10d ProcessGroupGloo over TCP"}, {"hostname", host}, {"environment", env}};
   return j;
 }
 
@@ -81,6 +91,13 @@ void register_doctor(CLI::App& app) {
                     : "MISSING (apt-get install dataset-fashion-mnist)");
     std::printf("shared data   %s: %s\n", r["shared_data"]["path"].get<std::string>().c_str(),
                 r["shared_data"]["present"].get<bool>() ? "found" : "not found (only tests and benchmarks need it)");
+    const auto& d = r["distributed"];
+    std::string env;
+    for (const auto& [name, value] : d["environment"].items()) env += " " + name + "=" + value.get<std::string>();
+    std::printf("distributed   %s on host %s; %s\n", d["backend"].get<std::string>().c_str(),
+                d["hostname"].get<std::string>().c_str(),
+                env.empty() ? "one process (`deepcart launch` sets DEEPCART_WORLD_SIZE and the rest)"
+                            : ("in force:" + env).c_str());
   });
 }
 

@@ -23,8 +23,8 @@ struct Result {
   std::string out;
 };
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(DEEPCART_BINARY) + " " + args + " 2>&1";
+Result run(const std::string& args, const std::string& env = "") {
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(DEEPCART_BINARY) + " " + args + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
@@ -53,8 +53,15 @@ TEST_F(CliTest, DoctorReportsThreadsAndBlas) {
   EXPECT_EQ(j.at("blas").at("reference"), false);
   EXPECT_EQ(j.at("blas").at("threads"), j.at("cores").get<int>() > 1 ? 1 : j.at("cores").get<int>());
   EXPECT_EQ(j.at("libtorch").get<std::string>().substr(0, 4), "1.13");
+  EXPECT_EQ(j.at("distributed").at("backend"), "c10d ProcessGroupGloo over TCP");
+  EXPECT_TRUE(j.at("distributed").at("environment").empty());
   Result text = run("doctor --threads 1");
   EXPECT_NE(text.out.find("threads       1 LibTorch intra-op"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("; one process (`deepcart launch` sets DEEPCART_WORLD_SIZE and the rest)"), std::string::npos)
+      << text.out;
+  Result in_run = run("doctor --threads 1", "DEEPCART_WORLD_SIZE=2 DEEPCART_MASTER=10.0.0.1:29500");
+  EXPECT_NE(in_run.out.find("; in force: DEEPCART_MASTER=10.0.0.1:29500 DEEPCART_WORLD_SIZE=2\n"), std::string::npos)
+      << in_run.out;
 }
 
 TEST_F(CliTest, BadCsvGivesOneLineErrorWithLocation) {
