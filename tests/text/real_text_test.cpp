@@ -12,20 +12,26 @@ namespace {
 
 std::string text_data(const std::string& name) { return test_data::shared_data_dir() + "/text/" + name; }
 
+// A 64-wide bow trained with AdamW, quietly: the setting every test here starts from.
+TextTrainConfig bow_config(TextTask task, int epochs, int64_t batch_size, double lr) {
+  TextTrainConfig c;
+  c.task = task;
+  c.hparams = {{"arch", "bow"}, {"dim", 64}};
+  c.train.epochs = epochs;
+  c.train.batch_size = batch_size;
+  c.train.lr = lr;
+  c.train.optimizer = "adamw";
+  c.train.quiet = true;
+  return c;
+}
+
 TEST(RealText, BitextIntentsAnswerAndRefuseNonsense) {
   const std::string path = text_data("bitext-customer-service/bitext_customer_service_8k.csv");
   REQUIRE_SHARED_DATA(path);
   TextSet set = read_text_set(path, TextColumns{{"utterance"}, "intent"});
   ASSERT_EQ(set.label_names.size(), 27u);
   TextSplit split = stratified_split(set.labels, 0.1, 0.2, 0);
-  TextTrainConfig c;
-  c.task = TextTask::kIntent;
-  c.hparams = {{"arch", "bow"}, {"dim", 64}};
-  c.train.epochs = 5;
-  c.train.batch_size = 32;
-  c.train.lr = 0.02;
-  c.train.optimizer = "adamw";
-  c.train.quiet = true;
+  TextTrainConfig c = bow_config(TextTask::kIntent, 5, 32, 0.02);
   TextTrainOutput out = text_train(set, split, c);
   TextClassifier model(out.model);
   TextSet test = rows_of(set, split.test);
@@ -45,13 +51,7 @@ TEST(RealText, ChineseReviewsSentimentWithCharacters) {
   TextSet set = read_text_set(path, TextColumns{{"review"}, "label"});
   ASSERT_EQ(set.report.empty_text, 1);
   TextSplit split = stratified_split(set.labels, 0.1, 0.2, 0);
-  TextTrainConfig c;
-  c.hparams = {{"arch", "bow"}, {"dim", 64}};
-  c.train.epochs = 1;
-  c.train.batch_size = 64;
-  c.train.lr = 0.01;
-  c.train.optimizer = "adamw";
-  c.train.quiet = true;
+  TextTrainConfig c = bow_config(TextTask::kSentiment, 1, 64, 0.01);
   TextTrainOutput out = text_train(set, split, c);
   TextClassifier model(out.model);
   TextSet test = rows_of(set, split.test);
@@ -73,14 +73,7 @@ TEST(RealText, Banking77IntentsOnTheOfficialSplit) {
   TextSet test = read_text_set(test_path, columns, set.label_names);
   ASSERT_EQ(test.texts.size(), 3080u);
   TextSplit split = stratified_split(set.labels, 0.1, 0.0, 0);
-  TextTrainConfig c;
-  c.task = TextTask::kIntent;
-  c.hparams = {{"arch", "bow"}, {"dim", 64}};
-  c.train.epochs = 4;
-  c.train.batch_size = 64;
-  c.train.lr = 0.01;
-  c.train.optimizer = "adamw";
-  c.train.quiet = true;
+  TextTrainConfig c = bow_config(TextTask::kIntent, 4, 64, 0.01);
   TextTrainOutput out = text_train(set, split, c);
   TextClassifier model(out.model);
   TextReport r = text_evaluate(model, test);
