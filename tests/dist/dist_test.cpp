@@ -209,32 +209,29 @@ int child_dies(int rank, int world, int port, const std::string& out) {
 
 std::string g_self;
 
-struct Children {
-  std::vector<pid_t> pids;
-  // Starts `world` children running `name`; returns their exit statuses.
-  static std::vector<int> run(const std::string& name, int world, const std::string& out,
+// Starts `world` copies of this program running child `name`; returns their exit statuses.
+std::vector<int> run_children(const std::string& name, int world, const std::string& out,
                               const std::string& extra = "") {
-    const int port = free_port();
-    std::vector<pid_t> pids;
-    for (int r = 0; r < world; ++r) {
-      std::vector<std::string> args{g_self, "--dist-child", name, std::to_string(r), std::to_string(world),
-                                    std::to_string(port), out, extra};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      pid_t pid = 0;
-      EXPECT_EQ(posix_spawn(&pid, g_self.c_str(), nullptr, nullptr, argv.data(), environ), 0);
-      pids.push_back(pid);
-    }
-    std::vector<int> codes;
-    for (pid_t pid : pids) {
-      int status = 0;
-      waitpid(pid, &status, 0);
-      codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-    }
-    return codes;
+  const int port = free_port();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < world; ++r) {
+    std::vector<std::string> args{g_self, "--dist-child", name, std::to_string(r), std::to_string(world),
+                                  std::to_string(port), out, extra};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = 0;
+    EXPECT_EQ(posix_spawn(&pid, g_self.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+    pids.push_back(pid);
   }
-};
+  std::vector<int> codes;
+  for (pid_t pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+  }
+  return codes;
+}
 
 class DistTest : public ::testing::Test {
  protected:
@@ -250,7 +247,7 @@ class DistTest : public ::testing::Test {
 
 TEST_F(DistTest, AllReduceAveragesGradientsAndSumsScalarsOverThreeProcesses) {
   const std::string out = dir_ / "r";
-  EXPECT_EQ(Children::run("allreduce", 3, out), (std::vector<int>{0, 0, 0}));
+  EXPECT_EQ(run_children("allreduce", 3, out), (std::vector<int>{0, 0, 0}));
   std::istringstream line(slurp(out));  // rank 0's view
   double a_mean, a_min, a_max, b_mean, s0, s1, shared3, sum;
   int64_t bytes;
@@ -276,7 +273,7 @@ TEST_F(DistTest, AllReduceAveragesGradientsAndSumsScalarsOverThreeProcesses) {
 
 TEST_F(DistTest, TwoWorkersWithHalfBatchesMatchOneWorkerWithTheWholeBatch) {
   const std::string out = dir_ / "w";
-  ASSERT_EQ(Children::run("equivalence", 2, out), (std::vector<int>{0, 0}));
+  ASSERT_EQ(run_children("equivalence", 2, out), (std::vector<int>{0, 0}));
   at::Tensor two = read_tensor(out);
   NetTask single(100, 0.0, true);  // rank 0's initial weights, which the broadcast gave both workers
   const at::Tensor start = single.flat().to(torch::kDouble);
@@ -289,14 +286,14 @@ TEST_F(DistTest, TwoWorkersWithHalfBatchesMatchOneWorkerWithTheWholeBatch) {
 
 TEST_F(DistTest, ResumedDistributedRunEndsWhereAnUninterruptedOneDoes) {
   const std::string full = dir_ / "full", cut = dir_ / "cut";
-  ASSERT_EQ(Children::run("resume", 2, full, "full"), (std::vector<int>{0, 0}));
-  EXPECT_EQ(Children::run("resume", 2, cut, "interrupt"), (std::vector<int>{130, 130}));
+  ASSERT_EQ(run_children("resume", 2, full, "full"), (std::vector<int>{0, 0}));
+  EXPECT_EQ(run_children("resume", 2, cut, "interrupt"), (std::vector<int>{130, 130}));
   const std::string message = slurp(cut + ".interrupted");
   EXPECT_NE(message.find("interrupted by Interrupt at epoch 2 step 2; checkpoint written to " + cut + ".ckpt"),
             std::string::npos)
       << message;
   ASSERT_TRUE(fs::exists(cut + ".ckpt"));
-  ASSERT_EQ(Children::run("resume", 2, cut, "resume"), (std::vector<int>{0, 0}));
+  ASSERT_EQ(run_children("resume", 2, cut, "resume"), (std::vector<int>{0, 0}));
   const at::Tensor a = read_tensor(full), b = read_tensor(cut);
   ASSERT_EQ(a.numel(), b.numel());
   EXPECT_LT((a - b).abs().max().item<double>(), 1e-7);
@@ -329,7 +326,7 @@ TEST_F(DistTest, MissingPeerIsAClearErrorWithinTheTimeout) {
 TEST_F(DistTest, PeerDyingMidRunIsAClearErrorNotAHang) {
   const std::string out = dir_ / "d";
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(Children::run("dies", 2, out), (std::vector<int>{2, 9}));
+  EXPECT_EQ(run_children("dies", 2, out), (std::vector<int>{2, 9}));
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 20.0);
   const std::string message = slurp(out + ".rank0");
   EXPECT_EQ(message.rfind("rank 0 of 2: all-reduce of the gradients failed: ", 0), 0u) << message;

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <string>
 
+#include "run_cli.h"
 #include "shared_data.h"
 
 extern char** environ;
@@ -26,21 +27,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out;
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(DEEPCART_BINARY) + " " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, pipe)) r.out.append(buf, n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using test_cli::Result;
+using test_cli::run;
 
 // The JSON object the train command printed (the launcher's own lines come first).
 nlohmann::json metrics_of(const Result& r) {

@@ -377,6 +377,7 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
       }
       if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, o.clip_norm);
       optimizer->step();
+      if (!par) stop_now = g_stop_signal != 0;  // one process: a signal during this step stops after it
       ++steps_run;
       st.loss_sum += value * static_cast<double>(count);
       st.loss_count += count;

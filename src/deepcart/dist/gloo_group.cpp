@@ -11,6 +11,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
@@ -169,13 +170,13 @@ class GlooGroup : public DataParallel {
       }
     }
     bytes_ += sums.numel() * sums.element_size();
-    for (size_t i = 0; i < scalars.size(); ++i) scalars[i] = sums[static_cast<int64_t>(i)].item<double>();
+    std::copy_n(sums.data_ptr<double>(), scalars.size(), scalars.begin());
   }
 
   void sum(std::vector<double>& values) override {
     std::vector<at::Tensor> one{torch::tensor(values, torch::kDouble)};
     run("sum", [&] { return group_->allreduce(one); });
-    for (size_t i = 0; i < values.size(); ++i) values[i] = one[0][static_cast<int64_t>(i)].item<double>();
+    std::copy_n(one[0].data_ptr<double>(), values.size(), values.begin());
   }
 
   double communication_seconds() const override { return seconds_; }
@@ -248,7 +249,7 @@ class GlooGroup : public DataParallel {
     for (size_t k = 0; k < sparse_.size(); ++k) {
       at::Tensor p = parameters[sparse_[k]];
       int64_t most = 0;
-      for (int r = 0; r < world; ++r) most = std::max(most, gathered[0][r][static_cast<int64_t>(k)].item<int64_t>());
+      for (int r = 0; r < world; ++r) most = std::max(most, gathered[0][r].data_ptr<int64_t>()[k]);
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       at::Tensor total = p.grad();  // reused in place: only touched rows are written
       if (most > 0) {

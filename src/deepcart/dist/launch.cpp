@@ -134,6 +134,10 @@ int launch(const LaunchOptions& o, std::vector<std::string> command) {
   int result = 0;
   bool forwarded = false, stopping = false;
   auto stop_deadline = std::chrono::steady_clock::time_point::max();
+  auto after = [](double seconds) {
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+  };
   int running = o.nproc;
   while (running > 0) {
     if (g_launch_signal != 0 && !forwarded) {
@@ -143,8 +147,7 @@ int launch(const LaunchOptions& o, std::vector<std::string> command) {
         if (!w.done) kill(w.pid, g_launch_signal);
       }
       result = 128 + g_launch_signal;
-      stop_deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                             std::chrono::duration<double>(o.timeout_seconds + 30));
+      stop_deadline = after(o.timeout_seconds + 30);  // time to finish the step and write the checkpoint
     }
     int status = 0;
     const pid_t pid = waitpid(-1, &status, WNOHANG);
@@ -165,8 +168,7 @@ int launch(const LaunchOptions& o, std::vector<std::string> command) {
           for (const auto& other : workers) {
             if (!other.done) kill(other.pid, SIGTERM);
           }
-          stop_deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                                 std::chrono::duration<double>(o.timeout_seconds + 10));
+          stop_deadline = after(o.timeout_seconds + 10);  // a peer stuck in a collective fails by then
         }
       }
       continue;
