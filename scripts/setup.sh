@@ -10,8 +10,8 @@ packages=(
   libtorch-dev libopenblas0-pthread libgloo-dev
   # CLI, JSON, logging
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  # HTTP server
-  libcpp-httplib-dev
+  # HTTP server (Boost.Beast and Asio, header-only); cpp-httplib is the API tests' client
+  libboost-dev libcpp-httplib-dev
   # checksums (SHA-256), compression (IDX .gz files)
   libssl-dev zlib1g-dev
   # image decoding, look-alike search (FAISS), charts (confusion heat maps)

@@ -119,7 +119,8 @@ void register_serve(CLI::App& app) {
       "--token", options->token,
       "bearer token required on every route but health and the page (default: $DEEPCART_TOKEN; "
       "also enables /v1/admin/reload)");
-  cmd->add_option("--max-body", options->max_body_bytes, "request body limit in bytes (413 above)")
+  cmd->add_option("--max-body", options->max_body_bytes,
+                  "request body limit in bytes, chunked or not, enforced while reading (413 above)")
       ->capture_default_str();
   cmd->add_option("--max-batch", batch->max_items, "micro-batching: texts or images per model call")
       ->capture_default_str();
@@ -131,7 +132,23 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-pixels", *max_pixels, "image pixel cap (width x height)")
       ->capture_default_str();
-  cmd->add_option("--http-threads", options->http_threads, "connections served at once (each keep-alive connection holds one thread)")
+  cmd->add_option("--http-threads", options->http_threads,
+                  "threads that run requests (a request waiting for its micro-batch holds one; "
+                  "connections hold none)")
+      ->capture_default_str();
+  cmd->add_option("--io-threads", options->io_threads, "event-loop threads: accept, read, write")
+      ->capture_default_str();
+  cmd->add_option("--max-connections", options->max_connections,
+                  "open connections; over it only the health routes are answered")
+      ->capture_default_str();
+  cmd->add_option("--max-body-total", options->max_body_total,
+                  "bytes of request bodies held at once, all connections together (503 above)")
+      ->capture_default_str();
+  cmd->add_option("--header-timeout", options->header_timeout_seconds,
+                  "seconds for a request's head to arrive (from connect, or from the last response)")
+      ->capture_default_str();
+  cmd->add_option("--body-timeout", options->body_timeout_seconds,
+                  "seconds for a request's body to arrive after its head")
       ->capture_default_str();
   cmd->add_option("--item-images", options->item_images,
                   "CSV item_id,image: product pictures for recommendations (default: item-images.csv in --models)");

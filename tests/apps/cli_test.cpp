@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "deepcart/core/model_file_format.h"
 #include "run_cli.h"
 
 namespace {
@@ -304,3 +305,82 @@ TEST_F(CliTest, VisionBadImageNamesTheFileAndPredictsFashionMnist) {
   EXPECT_EQ(missing.code, 2);
   EXPECT_EQ(missing.out, "deepcart: error: " + dir_ + "/none.dcm: cannot open model file: No such file or directory\n");
 }
+
+namespace {
+
+TEST_F(CliTest, HostileFilesAreRefusedByNameWithStatusTwo) {
+  // Never read to the end: refused at the magic.
+  Result zero = run("rec recommend --model /dev/zero --user u1");
+  EXPECT_EQ(zero.code, 2);
+  EXPECT_EQ(zero.out, "deepcart: error: /dev/zero: not a deepcart model file (expected magic 'DEEPCART')\n");
+
+  // A valid checksum around a tensor offset that wrapped the old bounds check (SIGSEGV then).
+  const nlohmann::json header = {
+      {"task", "rec"}, {"arch", "sasrec"}, {"checkpoint", false}, {"hparams", nlohmann::json::object()},
+      {"meta", nlohmann::json::object()}, {"metrics", nlohmann::json::object()}, {"state", nlohmann::json::object()},
+      {"tensors", {{{"name", "seq/items"}, {"dtype", "int64"}, {"shape", {1}}, {"offset", UINT64_MAX - 3}, {"bytes", 8}}}},
+      {"blobs", nlohmann::json::array()}};
+  const std::string text = header.dump(), data(8, '\0');
+  std::string bytes(deepcart::kModelFileMagic, 8);
+  const uint32_t version = 1;
+  const uint64_t payload = 8 + text.size() + data.size(), header_size = text.size();
+  bytes.append(reinterpret_cast<const char*>(&version), 4);
+  bytes.append(reinterpret_cast<const char*>(&payload), 8);
+  bytes.append(reinterpret_cast<const char*>(&header_size), 8);
+  bytes += text + data;
+  unsigned char digest[32];
+  deepcart::sha256(bytes.data(), bytes.size(), digest);
+  bytes.append(reinterpret_cast<const char*>(digest), 32);
+  std::ofstream(dir_ + "/crafted.dcm", std::ios::binary) << bytes;
+  Result crafted = run("rec recommend --model " + dir_ + "/crafted.dcm --user u1");
+  EXPECT_EQ(crafted.code, 2);
+  EXPECT_EQ(crafted.out, "deepcart: error: " + dir_ +
+                             "/crafted.dcm: tensor 'seq/items': bytes 18446744073709551612 + 8 lie past the end of the "
+                             "data region (8 bytes)\n");
+}
+
+TEST_F(CliTest, HostileDataIsRefusedByLineAndColumn) {
+  std::ofstream(dir_ + "/events.csv") << "user_id,item_id,event,timestamp\nu1,i1,purchase,1\nu1,i2,purchase,1e26\n"
+                                         "u1,i3,purchase,3\n";
+  Result time = run("rec train --data " + dir_ + "/events.csv --out " + dir_ + "/m.dcm --quiet");
+  EXPECT_EQ(time.code, 2);
+  EXPECT_EQ(time.out, "deepcart: error: " + dir_ +
+                          "/events.csv:3:4 (column 'timestamp'): expected a number from -9.2e+18 to 9.2e+18, found '1e26'\n");
+  std::ofstream(dir_ + "/ids.csv") << std::string("user_id,item_id,event,timestamp\nu1\0,i1,purchase,1\n", 50);
+  Result nul = run("rec train --data " + dir_ + "/ids.csv --out " + dir_ + "/m.dcm --quiet");
+  EXPECT_EQ(nul.code, 2);
+  EXPECT_EQ(nul.out, "deepcart: error: " + dir_ + "/ids.csv:2:1 (column 'user_id'): expected text, found a NUL byte (0x00)\n");
+
+  std::ofstream(dir_ + "/reviews.csv") << ",Review Text,Recommended IND\n0,lovely,1\n1,awful,0\n";
+  Result unnamed = run("text train --data " + dir_ + "/reviews.csv --text-col \"\" --label-col \"Recommended IND\" --out " +
+                       dir_ + "/t.dcm --quiet");
+  EXPECT_EQ(unnamed.code, 2);
+  EXPECT_EQ(unnamed.out, "deepcart: error: " + dir_ + "/reviews.csv: expected a column name, found an empty one\n");
+  std::ofstream(dir_ + "/dup.csv") << "text,label,text\na,1,b\n";
+  Result dup = run("text train --data " + dir_ + "/dup.csv --text-col text --label-col label --out " + dir_ + "/t.dcm --quiet");
+  EXPECT_EQ(dup.code, 2);
+  EXPECT_EQ(dup.out, "deepcart: error: " + dir_ +
+                         "/dup.csv:1: column name 'text' appears twice in the header (columns 1 and 3): expected distinct names\n");
+  std::ofstream(dir_ + "/blank.csv") << "text,label\n,1\n  ,0\n";
+  Result blank = run("text train --data " + dir_ + "/blank.csv --text-col text --label-col label --out " + dir_ + "/t.dcm --quiet");
+  EXPECT_EQ(blank.code, 2);
+  EXPECT_EQ(blank.out, "deepcart: error: " + dir_ +
+                           "/blank.csv: no usable rows: expected texts with labels, found 2 rows, 0 kept, 2 empty texts "
+                           "(lines 2, 3)\n");
+}
+
+TEST_F(CliTest, InspectReadsTheDemoLogWithItsEmptyCells) {
+  ASSERT_EQ(run("datagen --out " + dir_ + "/shop --users 60 --items 40 --quiet").code, 0);
+  Result r = run("data inspect --data " + dir_ + "/shop/events.csv --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  int64_t empty = 0;
+  for (const auto& c : j.at("columns")) empty += c.value("empty", 0);
+  EXPECT_GT(empty, 0) << "the demo log has empty cells on purpose: " << r.out;
+  EXPECT_EQ(j.at("rows_skipped"), 0);
+  Result bad = run("data inspect --data " + dir_ + "/shop/events.csv --fill-missing abc");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.out, "deepcart: error: --fill-missing: expected a number, found 'abc'\n");
+}
+
+}  // namespace

@@ -1,12 +1,17 @@
 #include "deepcart/core/model_file.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "deepcart/core/error.h"
 
@@ -179,6 +184,212 @@ TEST_F(ModelFileTest, FailedWriteLeavesPreviousFileIntact) {
 
 TEST(Sha256, KnownVector) {
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+}  // namespace
+}  // namespace deepcart
+
+namespace deepcart {
+namespace {
+
+// A model file with the given header and data region and a correct checksum: what an attacker
+// who knows the format can write.
+std::string crafted(const nlohmann::json& header, const std::string& data) {
+  const std::string text = header.dump();
+  std::string out(kModelFileMagic, sizeof(kModelFileMagic));
+  const uint32_t version = kModelFileVersion;
+  const uint64_t payload = 8 + text.size() + data.size(), header_size = text.size();
+  out.append(reinterpret_cast<const char*>(&version), 4);
+  out.append(reinterpret_cast<const char*>(&payload), 8);
+  out.append(reinterpret_cast<const char*>(&header_size), 8);
+  out += text + data;
+  unsigned char digest[kModelFileDigest];
+  sha256(out.data(), out.size(), digest);
+  return out.append(reinterpret_cast<const char*>(digest), kModelFileDigest);
+}
+
+nlohmann::json header_with(nlohmann::json tensors, nlohmann::json blobs = nlohmann::json::array()) {
+  return {{"task", "rec"}, {"arch", "tiny"}, {"checkpoint", false}, {"hparams", nlohmann::json::object()},
+          {"meta", nlohmann::json::object()}, {"metrics", nlohmann::json::object()}, {"state", nlohmann::json::object()},
+          {"tensors", tensors}, {"blobs", blobs}};
+}
+
+nlohmann::json tensor_entry(const std::string& name, nlohmann::json shape, uint64_t offset, uint64_t bytes,
+                            const std::string& dtype = "float32") {
+  return {{"name", name}, {"dtype", dtype}, {"shape", shape}, {"offset", offset}, {"bytes", bytes}};
+}
+
+class CraftedModelFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "/crafted_" + std::to_string(::getpid()) + ".dcm";
+  }
+  void TearDown() override { fs::remove(path_); }
+  std::string error_of(const std::string& bytes) {
+    std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+    try {
+      model_file_read(path_);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+  std::string path_;
+};
+
+TEST_F(CraftedModelFile, OffsetsNearTwoToTheSixtyFourAreRefusedNotWrapped) {
+  const std::string data(24, '\1');
+  // offset + bytes wraps to 16 in 64 bits: the old check `start + offset + bytes > size` passed.
+  EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {2, 3}, UINT64_MAX - 7, 24)}), data)),
+            path_ + ": tensor 'w': bytes 18446744073709551608 + 24 lie past the end of the data region (24 bytes)");
+  EXPECT_EQ(error_of(crafted(header_with(nlohmann::json::array(), {{{"name", "b"}, {"offset", 0}, {"bytes", uint64_t{1} << 62}}}), data)),
+            path_ + ": blob 'b': bytes 0 + 4611686018427387904 lie past the end of the data region (24 bytes)");
+}
+
+TEST_F(CraftedModelFile, ShapesMustFillTheirBytesWithoutOverflow) {
+  const std::string data(24, '\1');
+  EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {uint64_t{1} << 40, uint64_t{1} << 40}, 0, 0)}), data)),
+            path_ + ": tensor 'w': shape [1099511627776,1099511627776] has more elements than can exist");
+  EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {2, 2}, 0, 24)}), data)),
+            path_ + ": tensor 'w': shape [2,2] of float32 does not fill its 24 bytes");
+  EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {-1, 3}, 0, 24)}), data)),
+            path_ + ": header field 'tensors[0].shape': expected non-negative sizes, found [-1,3]");
+  EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {2, 3}, 0, 24, "complex64")}), data)),
+            path_ + ": tensor 'w': unsupported tensor type 'complex64'");
+  EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {1}, 0, 4), tensor_entry("w", {1}, 4, 4)}), data)),
+            path_ + ": tensor 'w' is stored twice");
+  EXPECT_EQ(error_of(crafted(header_with({{{"name", "w"}, {"dtype", "float32"}, {"shape", {6}}, {"offset", -1}, {"bytes", 24}}}), data)),
+            path_ + ": header field 'tensors[0].offset': expected a non-negative integer, found -1");
+}
+
+TEST_F(CraftedModelFile, HeaderFieldsAreCheckedByName) {
+  nlohmann::json h = header_with(nlohmann::json::array());
+  h["task"] = 7;
+  EXPECT_EQ(error_of(crafted(h, "")), path_ + ": header field 'task': expected a string, found number");
+  h = header_with(nlohmann::json::array());
+  h.erase("hparams");
+  EXPECT_EQ(error_of(crafted(h, "")), path_ + ": malformed header: field 'hparams' is missing");
+  nlohmann::json deep = nlohmann::json::array();
+  for (int i = 0; i < 100; ++i) deep = nlohmann::json::array({deep});
+  EXPECT_EQ(error_of(crafted(deep, "")), path_ + ": malformed header: nested deeper than 64 levels");
+}
+
+TEST_F(CraftedModelFile, SizesAreCheckedBeforeTheRestIsRead) {
+  const std::string good = crafted(header_with({tensor_entry("w", {6}, 0, 24)}), std::string(24, '\2'));
+  EXPECT_EQ(error_of(good + "x"), path_ + ": 1 byte of trailing data after the checksum (expected " +
+                                      std::to_string(good.size()) + " bytes, found " + std::to_string(good.size() + 1) + ")");
+  std::string huge = good;
+  const uint64_t payload = uint64_t{1} << 62;
+  std::memcpy(&huge[12], &payload, 8);
+  EXPECT_EQ(error_of(huge), path_ + ": truncated: expected 4611686018427387956 bytes, found " + std::to_string(good.size()));
+  // A header-size field past the payload.
+  std::string past = good;
+  const uint64_t header_size = uint64_t{1} << 63;
+  std::memcpy(&past[20], &header_size, 8);
+  unsigned char digest[kModelFileDigest];
+  sha256(past.data(), past.size() - kModelFileDigest, digest);
+  std::memcpy(&past[past.size() - kModelFileDigest], digest, kModelFileDigest);
+  EXPECT_NE(error_of(past).find(": header field 'header size': 9223372036854775808 bytes, but the payload has"), std::string::npos)
+      << error_of(past);
+}
+
+TEST_F(CraftedModelFile, StreamsAreReadOnlyUpToTheDeclaredSize) {
+  // /dev/zero never ends: it is refused at the magic, after 20 bytes.
+  try {
+    model_file_read("/dev/zero");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "/dev/zero: not a deepcart model file (expected magic 'DEEPCART')");
+  }
+  // A pipe that carries a valid file and then keeps going.
+  const std::string good = crafted(header_with({tensor_entry("w", {6}, 0, 24)}), std::string(24, '\2'));
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  auto old_handler = std::signal(SIGPIPE, SIG_IGN);  // the writer outlives the reader
+  std::thread writer([&] {
+    const std::string bytes = good + std::string(100000, 'z');
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = write(fds[1], bytes.data() + done, bytes.size() - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    close(fds[1]);
+  });
+  const std::string path = "/proc/self/fd/" + std::to_string(fds[0]);
+  try {
+    model_file_read(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": trailing data after the checksum (expected " + std::to_string(good.size()) +
+                                         " bytes, found more)");
+  }
+  close(fds[0]);
+  writer.join();
+  std::signal(SIGPIPE, old_handler);
+}
+
+TEST(ModelFileWrite, StaleTemporaryFilesOfDeadWritersAreRemovedAtTheNextWrite) {
+  const fs::path dir = fs::path(::testing::TempDir()) / ("stale_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path stale = dir / ".model.dcm.tmp.AbC123", live = dir / ".model.dcm.tmp.LiVe99",
+                 other = dir / ".other.dcm.tmp.XyZ789";
+  for (const auto& p : {stale, live, other}) std::ofstream(p) << "half a model";
+  // A writer that is still alive holds a lock on its temporary file.
+  const int held = ::open(live.c_str(), O_RDONLY);
+  ASSERT_EQ(::flock(held, LOCK_EX), 0);
+  ModelFile f;
+  f.task = "rec";
+  f.arch = "tiny";
+  f.tensors.emplace_back("w", torch::ones({2}));
+  model_file_write(f, (dir / "model.dcm").string());
+  EXPECT_FALSE(fs::exists(stale)) << "left by a writer killed with -9";
+  EXPECT_TRUE(fs::exists(live)) << "still being written";
+  EXPECT_TRUE(fs::exists(other)) << "another model's";
+  ::close(held);
+  fs::remove_all(dir);
+}
+
+TEST(ModelFileLoad, NetworksBiggerThanTheFileAreRefusedBeforeTheyAllocate) {
+  ModelFile f;
+  f.source = "m.dcm";
+  f.tensors.emplace_back("w", torch::ones({4, 4}));
+  try {
+    f.checked_load([] { torch::nn::Embedding big(1000000, 1000); });  // 4 GB
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "m.dcm: the network that the hyper-parameters describe: it asks for more than 64 MB, more than the "
+              "file's own tensors can fill");
+  }
+  EXPECT_NO_THROW(f.checked_load([] { torch::nn::Embedding small(1000, 16); }));
+  // LibTorch's own errors come out as Errors naming the file, without a stack trace.
+  try {
+    f.checked_load([] { torch::ones({2, 3}).view({4}); });
+    FAIL();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("m.dcm: invalid model: shape '[4]' is invalid for input of size 6", 0), 0u) << what;
+    EXPECT_EQ(what.find("frame #"), std::string::npos) << what;
+  }
+}
+
+TEST(ModelFileLoad, HyperParametersAreCheckedAgainstTheDefaults) {
+  const nlohmann::json defaults = {{"dim", 64}, {"dropout", 0.2}, {"arch", "bow"}, {"layers", {64, 32}}};
+  auto error = [&](const nlohmann::json& stored) {
+    try {
+      check_hparams(stored, defaults, "m.dcm");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error({{"dim", 128}, {"dropout", 0}, {"layers", {8}}}), "no error");
+  EXPECT_EQ(error({{"dim", 1e300}}), "m.dcm: hyper-parameter 'dim': expected an integer, found 1e+300");
+  EXPECT_EQ(error({{"dim", int64_t{1} << 40}}), "m.dcm: hyper-parameter 'dim': 1099511627776 is out of range (at most 2^31)");
+  EXPECT_EQ(error({{"arch", 3}}), "m.dcm: hyper-parameter 'arch': expected a string, found 3");
+  EXPECT_EQ(error({{"layers", {"a"}}}), "m.dcm: hyper-parameter 'layers': expected an integer, found \"a\"");
+  EXPECT_EQ(error({{"blocks", 2}}), "m.dcm: unknown hyper-parameter 'blocks'");
 }
 
 }  // namespace

@@ -382,3 +382,51 @@ TEST_F(CsvReaderTest, ErrorFieldTooLarge) {
 
 }  // namespace
 }  // namespace deepcart::data
+
+namespace deepcart::data {
+namespace {
+
+class CsvHostileInput : public ::deepcart::test_data::TempDirTest {};
+
+TEST_F(CsvHostileInput, DuplicateHeaderNamesAreRefused) {
+  const std::string path = write("dup.csv", "user_id,item_id,user_id\n1,2,3\n");
+  try {
+    CsvReader reader(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ":1: column name 'user_id' appears twice in the header (columns 1 and 3): expected distinct names");
+  }
+}
+
+TEST_F(CsvHostileInput, AnUnnamedColumnCannotBeChosen) {
+  // Spreadsheet exports (the clothing reviews among them) start with an unnamed index column.
+  const std::string path = write("unnamed.csv", ",text,label\n0,nice,1\n");
+  CsvReader reader(path);
+  EXPECT_EQ(reader.column_index("text"), 1);
+  try {
+    reader.column_index("");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ": expected a column name, found an empty one (an unnamed column in the header cannot be chosen)");
+  }
+  EXPECT_EQ(reader.location(2, 1), path + ":2:1 (unnamed column)");
+}
+
+TEST_F(CsvHostileInput, ANulByteIsABadRecordAndReadingGoesOn) {
+  const std::string path = write("nul.csv", std::string("id,name\nu\0001,x\nu2,y\n", 19));
+  CsvReader reader(path);
+  std::vector<std::string> fields;
+  try {
+    reader.next(fields);
+    FAIL();
+  } catch (const RecordError& e) {
+    EXPECT_EQ(std::string(e.what()), path + ":2:1 (column 'id'): expected text, found a NUL byte (0x00)");
+  }
+  ASSERT_TRUE(reader.next(fields));
+  EXPECT_EQ(fields, (std::vector<std::string>{"u2", "y"}));
+}
+
+}  // namespace
+}  // namespace deepcart::data

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -301,6 +302,75 @@ TEST_F(TableTest, HeaderlessColumnsAreNamedByPosition) {
   ASSERT_EQ(table.columns.size(), 2u);
   EXPECT_EQ(table.column("1").ints, (std::vector<int64_t>{7, 8}));
   EXPECT_EQ(table.column("2").strings, (Strings{"x", "y"}));
+}
+
+}  // namespace
+}  // namespace deepcart::data
+
+namespace deepcart::data {
+namespace {
+
+class TableHostileInput : public ::deepcart::test_data::TempDirTest {
+ protected:
+  static std::string error_of(const std::string& path, const TableOptions& options) {
+    try {
+      read_table(path, options);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+};
+
+TEST_F(TableHostileInput, ANumberOutOfItsRangeNamesLineAndColumn) {
+  // 1e26 used to be cast to int64 (undefined behaviour) and sorted first.
+  const std::string path = write("t.csv", "user_id,item_id,timestamp\nu1,i1,5\nu1,i2,1e26\n");
+  TableOptions options;
+  options.columns = {{"timestamp", ColumnType::kFloat, true, -kInt64Safe, kInt64Safe}};
+  EXPECT_EQ(error_of(path, options),
+            path + ":3:3 (column 'timestamp'): expected a number from -9.2e+18 to 9.2e+18, found '1e26'");
+  options.on_bad_row = OnBadRow::kSkip;
+  const Table table = read_table(path, options);
+  EXPECT_EQ(table.num_rows(), 1);
+  EXPECT_EQ(table.report.rows_skipped, 1);
+}
+
+TEST_F(TableHostileInput, ControlCharactersInIdsAreErrorsNotParts) {
+  const std::string path = write("ids.csv", std::string("user_id,event\nu1\r,view\nu2,purchase\0\n", 36));
+  TableOptions options;
+  const double inf = std::numeric_limits<double>::infinity();
+  options.columns = {{"user_id", ColumnType::kString, true, -inf, inf, true}, {"event", ColumnType::kString, true, -inf, inf, true}};
+  options.on_bad_row = OnBadRow::kSkip;
+  const Table table = read_table(path, options);
+  EXPECT_EQ(table.num_rows(), 0);
+  ASSERT_EQ(table.report.skip_reasons.size(), 2u);
+  EXPECT_EQ(table.report.skip_reasons[0],
+            path + ":2:1 (column 'user_id'): expected an id without control characters, found 'u1\\r'");
+  EXPECT_EQ(table.report.skip_reasons[1], path + ":3:2 (column 'event'): expected text, found a NUL byte (0x00)");
+}
+
+TEST_F(TableHostileInput, MessagesShowControlCharactersEscaped) {
+  EXPECT_EQ(show_value(std::string("a\0b\r\n\t\x7f", 7)), "'a\\x00b\\r\\n\\t\\x7f'");
+  EXPECT_EQ(show_value(std::string(50, 'z')), "'" + std::string(40, 'z') + "...'");
+}
+
+TEST_F(TableHostileInput, AnEmptyColumnNameIsRefused) {
+  const std::string path = write("e.csv", ",text\n0,hi\n");
+  TableOptions options;
+  options.columns = {{"", ColumnType::kString, true}};
+  EXPECT_EQ(error_of(path, options),
+            path + ": expected a column name, found an empty one (an unnamed column in the header cannot be chosen)");
+}
+
+TEST_F(TableHostileInput, InspectionCountsEmptyNumbersInsteadOfStopping) {
+  const std::string path = write("i.csv", "id,price\n1,9.5\n2,\n3,4\n");
+  TableOptions options;
+  options.tolerate_empty = true;
+  const Table table = read_table(path, options);
+  EXPECT_EQ(table.num_rows(), 3);
+  EXPECT_EQ(table.column("price").type, ColumnType::kFloat);
+  EXPECT_EQ(table.column("price").missing, 1);
+  EXPECT_EQ(table.column("price").floats, (std::vector<double>{9.5, 0, 4}));
 }
 
 }  // namespace

@@ -2,8 +2,12 @@
 // GMF and MLP, and a planted-taste data set on which every trained model must beat popularity.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <random>
+
+#include "deepcart/core/error.h"
+#include "deepcart/core/model_file.h"
 
 #include "deepcart/rec/gmf.h"
 #include "deepcart/rec/mlp.h"
@@ -150,6 +154,109 @@ TEST(RecModels, RecommendSkipsSeenItemsAndServesAnonymousHistories) {
       EXPECT_LE(like[0].score, 1.0 + 1e-6);
     }
   }
+}
+
+}  // namespace
+}  // namespace deepcart::rec
+
+namespace deepcart::rec {
+namespace {
+
+// A trained model file altered the way an attacker who knows the format would: each must be
+// refused by name when it is loaded, never crash, allocate gigabytes or fail requests later.
+class CraftedRecModel : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    RecDataset d = planted_taste();
+    RecSplit split = split_leave_one_out(d);
+    for (const std::string arch : {"sasrec", "bpr-mf"}) {
+      RecTrainConfig c;
+      c.arch = arch;
+      c.train.epochs = 1;
+      c.train.quiet = true;
+      if (arch == "sasrec") c.hparams = {{"max_len", 10}, {"dim", 16}};
+      (arch == "sasrec" ? sasrec_ : mf_) = new ModelFile(rec_train(d, split, c).model);
+    }
+  }
+  static void TearDownTestSuite() {
+    delete sasrec_;
+    delete mf_;
+  }
+  // Writes `file` (a valid checksum) and loads it; the error, or "loaded".
+  static std::string load_error(const ModelFile& file) {
+    const std::string path = ::testing::TempDir() + "/crafted_rec_" + std::to_string(::getpid()) + ".dcm";
+    model_file_write(file, path);
+    try {
+      Recommender::load(path);
+    } catch (const Error& e) {
+      std::string what = e.what();
+      return what.substr(what.find(": ") + 2);  // without the path
+    }
+    return "loaded";
+  }
+  static void set_tensor(ModelFile& f, const std::string& name, at::Tensor value) {
+    for (auto& t : f.tensors) {
+      if (t.first == name) t.second = value;
+    }
+  }
+  static ModelFile* sasrec_;
+  static ModelFile* mf_;
+};
+ModelFile* CraftedRecModel::sasrec_ = nullptr;
+ModelFile* CraftedRecModel::mf_ = nullptr;
+
+TEST_F(CraftedRecModel, TheUntouchedFilesLoad) {
+  EXPECT_EQ(load_error(*sasrec_), "loaded");
+  EXPECT_EQ(load_error(*mf_), "loaded");
+}
+
+TEST_F(CraftedRecModel, StoredSequencesAreCheckedBeforeTheyAreExpanded) {
+  ModelFile f = *sasrec_;
+  at::Tensor offsets = f.tensor("seq/offsets").clone();
+  offsets[3] = int64_t{1} << 40;  // used to make the loader copy 23 GB
+  set_tensor(f, "seq/offsets", offsets);
+  EXPECT_EQ(load_error(f), "tensor 'seq/offsets': decreases at entry 4");
+  f = *sasrec_;
+  offsets = f.tensor("seq/offsets").clone();
+  offsets[-1] = offsets[-1].item<int64_t>() + 1000;
+  set_tensor(f, "seq/offsets", offsets);
+  EXPECT_NE(load_error(f).find("tensor 'seq/offsets': expected to run from 0 to "), std::string::npos) << load_error(f);
+  f = *sasrec_;
+  at::Tensor items = f.tensor("seq/items").clone();
+  items[5] = 120;  // one past the last item
+  set_tensor(f, "seq/items", items);
+  EXPECT_EQ(load_error(f), "tensor 'seq/items': entry 5 is item 120, expected 0 to 119");
+  f = *sasrec_;
+  set_tensor(f, "seq/items", f.tensor("seq/items").to(torch::kInt));
+  EXPECT_EQ(load_error(f).rfind("tensor 'seq/items': expected Long of shape [*], found Int", 0), 0u) << load_error(f);
+}
+
+TEST_F(CraftedRecModel, HyperParametersCannotAskForMoreThanTheFileHolds) {
+  ModelFile f = *sasrec_;
+  f.hparams["dim"] = 1000000;  // used to allocate 3.8 GB before any shape was checked
+  EXPECT_EQ(load_error(f).find("the network that the hyper-parameters describe: it asks for more than"), 0u)
+      << load_error(f);
+  f = *sasrec_;
+  f.hparams["dim"] = 1e300;
+  EXPECT_EQ(load_error(f), "sasrec: hyper-parameter 'dim': expected an integer, found 1e+300");
+  f = *sasrec_;
+  f.hparams["items"] = 119;  // every recommendation for item 119 would fail later
+  EXPECT_EQ(load_error(f), "hyper-parameter 'items': 119, but the model's items list has 120");
+  f = *mf_;
+  f.hparams["users"] = 5;
+  EXPECT_EQ(load_error(f), "hyper-parameter 'users': 5, but the model's users list has 300");
+}
+
+TEST_F(CraftedRecModel, IdListsAndPopularityAreChecked) {
+  ModelFile f = *mf_;
+  f.meta["items"][1] = f.meta["items"][0];
+  EXPECT_EQ(load_error(f), "metadata 'items': an id appears twice");
+  f = *mf_;
+  f.meta["users"][0] = 42;
+  EXPECT_EQ(load_error(f), "metadata 'users[0]': expected a string, found 42");
+  f = *mf_;
+  set_tensor(f, "pop/counts", torch::ones({3}));
+  EXPECT_EQ(load_error(f), "tensor 'pop/counts': expected Float of shape [120], found Float of shape [3]");
 }
 
 }  // namespace

@@ -3,7 +3,11 @@
 // The models are the demo's (one `deepcart demo` run, shared by the suite).
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -18,7 +22,9 @@
 #include <tuple>
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
+#include "deepcart/core/model_file.h"
 #include "deepcart/serve/server.h"
 
 namespace deepcart::serve {
@@ -416,6 +422,264 @@ TEST_F(ServeTest, SigtermFinishesAndExitsZero) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_LT(seconds, 5.0);
+}
+
+}  // namespace
+}  // namespace deepcart::serve
+
+namespace deepcart::serve {
+namespace {
+
+// A raw TCP connection, for what an HTTP client library will not send.
+class Raw {
+ public:
+  explicit Raw(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Raw() { close(fd_); }
+  bool connected() const { return connected_; }
+  // False once the server has closed the connection.
+  bool send(const std::string& bytes) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  // What arrives until `marker` has been seen (or the connection closes, or `seconds` pass).
+  std::string read_until(const std::string& marker, double seconds = 10) {
+    std::string out;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (out.find(marker) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+  void shutdown_both() { ::shutdown(fd_, SHUT_RDWR); }
+  // Whether the server closes the connection within `seconds`.
+  bool closed_within(double seconds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      char buf[4096];
+      if (recv(fd_, buf, sizeof buf, 0) <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+
+TEST_F(ServeTest, ChunkedBodiesMeetTheSameLimitWhileBeingRead) {
+  Raw c(port_);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send(std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kToken +
+                     "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  // 64 KB chunks, up to 256 MB, from another thread: the answer must come at the limit.
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    const std::string chunk = "10000\r\n" + std::string(0x10000, ' ') + "\r\n";
+    for (int i = 0; i < 4096 && !stop && c.send(chunk); ++i) {
+    }
+  });
+  const std::string response = c.read_until("}");
+  stop = true;
+  c.shutdown_both();
+  sender.join();
+  EXPECT_EQ(status_line(response), "HTTP/1.1 413 Payload Too Large") << response.substr(0, 300);
+  EXPECT_NE(response.find("request body over the 1048576-byte limit"), std::string::npos);
+  auto metrics = client().Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("deepcart_http_body_bytes_held 0\n"), std::string::npos) << "the body's memory went back";
+}
+
+TEST_F(ServeTest, RouteAndTokenAreCheckedBeforeAnyBodyByte) {
+  // Only the head is sent: each answer comes without waiting for the announced body.
+  for (const auto& [head, status] : std::vector<std::pair<std::string, std::string>>{
+           {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "405 Method Not Allowed"},
+           {"POST /v1/recommend HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "401 Unauthorized"},
+           {"POST /v1/recommend HTTP/1.1\r\nHost: x\r\nContent-Length: 300000000\r\n\r\n", "401 Unauthorized"},
+           {std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kToken +
+                "\r\nContent-Length: 300000000\r\n\r\n",
+            "413 Payload Too Large"},
+           {"POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n", "401 Unauthorized"}}) {
+    Raw c(port_);
+    ASSERT_TRUE(c.send(head));
+    const std::string response = c.read_until("}", 5);
+    EXPECT_EQ(status_line(response), "HTTP/1.1 " + status) << head;
+    EXPECT_TRUE(c.closed_within(5)) << "an unread body closes the connection: " << head;
+  }
+  // Expect: 100-continue: admitted requests are invited to send their body, refused ones never.
+  Raw refused(port_);
+  ASSERT_TRUE(refused.send("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"));
+  EXPECT_EQ(status_line(refused.read_until("}", 5)), "HTTP/1.1 401 Unauthorized");
+  Raw invited(port_);
+  ASSERT_TRUE(invited.send(std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: bearer ") + kToken +
+                           "\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"));
+  EXPECT_EQ(status_line(invited.read_until("\r\n\r\n", 5)), "HTTP/1.1 100 Continue");
+  ASSERT_TRUE(invited.send("{}"));
+  const std::string answer = invited.read_until("\"items\"", 10);
+  EXPECT_NE(answer.find("HTTP/1.1 200 OK"), std::string::npos) << "a lower-case 'bearer' is accepted (RFC 7235): " << answer;
+}
+
+TEST_F(ServeTest, MalformedLengthsAreBadRequestsNotOverTheLimit) {
+  for (const char* length : {"-1", "abc", "1e3"}) {
+    Raw c(port_);
+    ASSERT_TRUE(c.send(std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nContent-Length: ") + length + "\r\n\r\n"));
+    const std::string response = c.read_until("}", 5);
+    EXPECT_EQ(status_line(response), "HTTP/1.1 400 Bad Request") << length;
+    EXPECT_NE(response.find("malformed request: bad Content-Length"), std::string::npos) << response;
+  }
+}
+
+TEST_F(ServeTest, ACrashedLoaderCaseIsA422AndTheOldModelServes) {
+  // A reload of a file whose stored sequences point past their data (a valid checksum): the
+  // loader refuses it by name, and the old model keeps answering.
+  ModelFile file = model_file_read(*dir_ + "/models/rec-sasrec.dcm");
+  for (auto& t : file.tensors) {
+    if (t.first == "seq/items") t.second = t.second.clone().fill_(1000000);
+  }
+  const std::string crafted = *dir_ + "/crafted-rec.dcm";
+  model_file_write(file, crafted);
+  const int version = registry_->find("rec-sasrec")->version;
+  auto [status, failed] = post("/v1/admin/reload", json{{"model", "rec-sasrec"}, {"path", crafted}}.dump());
+  EXPECT_EQ(status, 422) << failed;
+  EXPECT_NE(failed.at("error").get<std::string>().find("tensor 'seq/items': entry 0 is item 1000000, expected 0 to"),
+            std::string::npos)
+      << failed;
+  EXPECT_EQ(registry_->find("rec-sasrec")->version, version);
+  auto [s2, still] = post("/v1/recommend", R"({"user": "u00001", "k": 3})");
+  EXPECT_EQ(s2, 200) << still;
+}
+
+TEST(ServeErrors, FiveHundredsCarryAnIdAndNoInternals) {
+  std::string body;
+  testing::internal::CaptureStderr();
+  try {
+    torch::ones({2, 3}).view({4});
+  } catch (const std::exception& e) {
+    body = internal_error_body("POST /v1/recommend", e);
+  }
+  const std::string log = testing::internal::GetCapturedStderr();
+  const json j = json::parse(body);
+  const std::string id = j.at("id");
+  EXPECT_EQ(id.size(), 8u);
+  EXPECT_EQ(j.at("error"), "internal error (id " + id + "; the server log has the details)");
+  EXPECT_EQ(body.find("shape"), std::string::npos) << body;
+  EXPECT_NE(log.find("serve: error " + id + ": POST /v1/recommend: shape '[4]' is invalid"), std::string::npos) << log;
+}
+
+// A second server with a short head deadline and a small connection cap, on the same models.
+class SlowClientTest : public ServeTest {
+ protected:
+  static void SetUpTestSuite() {
+    ServeTest::SetUpTestSuite();
+    ServeOptions options;
+    options.port = 0;
+    options.log = false;
+    options.max_connections = 40;
+    options.header_timeout_seconds = 1;
+    small_ = new Server(options, *registry_, *metrics_);
+    small_port_ = small_->bind();
+    small_thread_ = new std::thread([] { small_->run(); });
+  }
+  static void TearDownTestSuite() {
+    small_->stop();
+    small_thread_->join();
+    delete small_thread_;
+    delete small_;
+    ServeTest::TearDownTestSuite();
+  }
+  static Server* small_;
+  static std::thread* small_thread_;
+  static int small_port_;
+};
+Server* SlowClientTest::small_ = nullptr;
+std::thread* SlowClientTest::small_thread_ = nullptr;
+int SlowClientTest::small_port_ = 0;
+
+TEST_F(SlowClientTest, AHeadThatDripsIsCutAtTheDeadline) {
+  Raw drip(small_port_);
+  ASSERT_TRUE(drip.send("GET /healthz HTTP/1.1\r\nX-Slow: "));
+  const auto t0 = std::chrono::steady_clock::now();
+  bool open = true;
+  while (open && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
+    // One byte every 100 ms: a per-read timeout would never fire.
+    open = drip.send("a") && !drip.closed_within(0.1);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_FALSE(open);
+  EXPECT_GT(seconds, 0.8);
+  EXPECT_LT(seconds, 3.0) << "the 1 s head deadline holds however the bytes trickle in";
+}
+
+TEST_F(SlowClientTest, OverTheConnectionCapOnlyHealthIsAnswered) {
+  std::vector<std::unique_ptr<Raw>> idle;
+  for (int i = 0; i < 40; ++i) {
+    idle.push_back(std::make_unique<Raw>(small_port_));
+    ASSERT_TRUE(idle.back()->connected());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // accepted by the event loop
+  Raw health(small_port_);
+  ASSERT_TRUE(health.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(status_line(health.read_until("}", 5)), "HTTP/1.1 200 OK");
+  Raw other(small_port_);
+  ASSERT_TRUE(other.send("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string busy = other.read_until("}", 5);
+  EXPECT_EQ(status_line(busy), "HTTP/1.1 503 Service Unavailable");
+  EXPECT_NE(busy.find("the server is at its limit of 40 connections"), std::string::npos) << busy;
+  // The idle ones are cut at the head deadline; then everything is answered again.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  idle.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Raw later(small_port_);
+  ASSERT_TRUE(later.send("GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(status_line(later.read_until("}", 5)), "HTTP/1.1 200 OK");
+}
+
+TEST_F(SlowClientTest, HundredsOfSlowConnectionsDoNotStopTheOthers) {
+  ServeOptions options;
+  options.port = 0;
+  options.log = false;
+  options.header_timeout_seconds = 30;
+  Server server(options, *registry_, *metrics_);
+  const int port = server.bind();
+  std::thread runner([&] { server.run(); });
+  std::vector<std::unique_ptr<Raw>> slow;
+  for (int i = 0; i < 300; ++i) {
+    slow.push_back(std::make_unique<Raw>(port));
+    if (i % 2 == 0) slow.back()->send("POST /v1/recommend HTTP/1.1\r\nHo");  // half a head, then nothing
+  }
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(5, 0);
+  for (int i = 0; i < 5; ++i) {
+    auto res = c.Get("/healthz");
+    ASSERT_TRUE(res) << "no answer while 300 connections hang";
+    EXPECT_EQ(res->status, 200);
+    auto rec = c.Post("/v1/recommend", R"({"user": "u00001", "k": 3})", "application/json");
+    ASSERT_TRUE(rec);
+    EXPECT_EQ(rec->status, 200);
+  }
+  slow.clear();
+  server.stop();
+  runner.join();
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 #include "deepcart/core/model_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <torch/nn/module.h>
 #include <torch/torch.h>
 
@@ -14,32 +14,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "deepcart/core/alloc_cap.h"
 #include "deepcart/core/error.h"
 
 namespace deepcart {
 namespace {
 
-constexpr char kMagic[8] = {'D', 'E', 'E', 'P', 'C', 'A', 'R', 'T'};
-constexpr size_t kPrefixSize = 8 + 4 + 8;  // magic, version, payload size
-constexpr size_t kDigestSize = 32;
-
-void sha256(const char* data, size_t size, unsigned char out[kDigestSize]) {
-  unsigned int len = 0;
-  if (EVP_Digest(data, size, out, &len, EVP_sha256(), nullptr) != 1 || len != kDigestSize) {
-    throw Error("SHA-256 failed (OpenSSL)");
-  }
-}
-
 template <typename T>
 void put(std::string& out, T value) {
   out.append(reinterpret_cast<const char*>(&value), sizeof(T));
-}
-
-template <typename T>
-T get(const std::string& in, size_t offset) {
-  T value;
-  std::memcpy(&value, in.data() + offset, sizeof(T));
-  return value;
 }
 
 std::string shape_str(at::IntArrayRef sizes) {
@@ -80,19 +63,23 @@ void write_all(int fd, const std::string& bytes, const std::string& path) {
   }
 }
 
-}  // namespace
-
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char digest[kDigestSize];
-  sha256(bytes.data(), bytes.size(), digest);
-  static const char* kHex = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : digest) {
-    hex += kHex[c >> 4];
-    hex += kHex[c & 15];
+// Removes the temporary files of earlier writes to the same target that died before renaming
+// them (kill -9, power loss). A live writer holds a lock on its file, so only files nobody
+// holds are removed.
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& prefix, const std::string& own) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() != prefix.size() + 6 || name.compare(0, prefix.size(), prefix) != 0) continue;
+    if (entry.path().string() == own) continue;
+    const int fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(entry.path().c_str());
+    ::close(fd);
   }
-  return hex;
 }
+
+}  // namespace
 
 void ModelFile::add_module(const std::string& prefix, const torch::nn::Module& module) {
   for (const auto& item : module.named_parameters(true)) {
@@ -135,6 +122,86 @@ const at::Tensor& ModelFile::tensor(const std::string& name) const {
   throw Error(source + ": no tensor named '" + name + "'");
 }
 
+const at::Tensor& ModelFile::tensor(const std::string& name, at::ScalarType type, std::vector<int64_t> sizes) const {
+  if (!has_tensor(name)) throw Error(source + ": missing tensor '" + name + "'");
+  const at::Tensor& t = tensor(name);
+  bool ok = t.scalar_type() == type && t.dim() == static_cast<int64_t>(sizes.size());
+  for (size_t i = 0; ok && i < sizes.size(); ++i) ok = sizes[i] < 0 || t.size(static_cast<int64_t>(i)) == sizes[i];
+  if (!ok) {
+    std::string want = "[";
+    for (size_t i = 0; i < sizes.size(); ++i) want += (i ? ", " : "") + (sizes[i] < 0 ? std::string("*") : std::to_string(sizes[i]));
+    throw Error(source + ": tensor '" + name + "': expected " + std::string(c10::toString(type)) + " of shape " + want +
+                "], found " + c10::toString(t.scalar_type()) + " of shape " + shape_str(t.sizes()));
+  }
+  return t;
+}
+
+int64_t ModelFile::tensor_bytes() const {
+  int64_t total = 0;
+  for (const auto& t : tensors) total += t.second.numel() * t.second.element_size();
+  return total;
+}
+
+void ModelFile::checked_load(const std::function<void()>& load) const {
+  const auto named = [this](const std::string& message) {
+    return message.rfind(source + ":", 0) == 0 ? message : source + ": " + message;
+  };
+  try {
+    size_t stored = static_cast<size_t>(tensor_bytes());
+    for (const auto& [name, bytes] : blobs) stored += bytes.size();
+    AllocationCap cap(2 * stored + (64 << 20),
+                      "the network that the hyper-parameters describe");
+    load();
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const Error& e) {
+    throw Error(named(e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(named(std::string("invalid model: ") + e.what()));
+  } catch (const c10::Error& e) {
+    throw Error(named(std::string("invalid model: ") + e.what_without_backtrace()));
+  } catch (const std::bad_alloc&) {
+    throw Error(named("invalid model: out of memory while loading it"));
+  } catch (const std::exception& e) {
+    throw Error(named(std::string("invalid model: ") + e.what()));
+  }
+}
+
+void check_hparams(const nlohmann::json& stored, const nlohmann::json& defaults, const std::string& where) {
+  if (!stored.is_object()) throw Error(where + ": hyper-parameters: expected an object, found " + stored.type_name());
+  constexpr int64_t kLimit = int64_t{1} << 31;
+  const auto check_value = [&](const std::string& key, const nlohmann::json& value, const nlohmann::json& like) {
+    const std::string what = where + ": hyper-parameter '" + key + "'";
+    if (like.is_number_integer()) {
+      if (!value.is_number_integer()) throw Error(what + ": expected an integer, found " + value.dump());
+      const bool in_range = value.is_number_unsigned() ? value.get<uint64_t>() < static_cast<uint64_t>(kLimit)
+                                                       : value.get<int64_t>() > -kLimit && value.get<int64_t>() < kLimit;
+      if (!in_range) throw Error(what + ": " + value.dump() + " is out of range (at most 2^31)");
+    } else if (like.is_number()) {
+      if (!value.is_number()) throw Error(what + ": expected a number, found " + value.dump());
+    } else if (like.is_string() && !value.is_string()) {
+      throw Error(what + ": expected a string, found " + value.dump());
+    } else if (like.is_boolean() && !value.is_boolean()) {
+      throw Error(what + ": expected true or false, found " + value.dump());
+    }
+  };
+  for (const auto& [key, value] : stored.items()) {
+    auto it = defaults.find(key);
+    if (it == defaults.end()) throw Error(where + ": unknown hyper-parameter '" + key + "'");
+    if (it->is_array()) {
+      if (!value.is_array()) throw Error(where + ": hyper-parameter '" + key + "': expected an array, found " + value.dump());
+      if (value.size() > 1024) throw Error(where + ": hyper-parameter '" + key + "': " + std::to_string(value.size()) + " entries");
+      if (!it->empty()) {
+        for (const auto& v : value) check_value(key, v, (*it)[0]);
+      }
+    } else if (it->is_object()) {
+      if (!value.is_object()) throw Error(where + ": hyper-parameter '" + key + "': expected an object, found " + value.dump());
+    } else {
+      check_value(key, value, *it);
+    }
+  }
+}
+
 void model_file_write(const ModelFile& file, const std::string& path) {
   // Header JSON indexes the data region that follows it.
   nlohmann::json header = {{"task", file.task},       {"arch", file.arch},
@@ -163,24 +230,29 @@ void model_file_write(const ModelFile& file, const std::string& path) {
   const std::string header_text = header.dump();
 
   std::string out;
-  out.reserve(kPrefixSize + 8 + header_text.size() + data.size() + kDigestSize);
-  out.append(kMagic, sizeof(kMagic));
+  out.reserve(kModelFilePrefix + 8 + header_text.size() + data.size() + kModelFileDigest);
+  out.append(kModelFileMagic, sizeof(kModelFileMagic));
   put<uint32_t>(out, kModelFileVersion);
   put<uint64_t>(out, 8 + header_text.size() + data.size());
   put<uint64_t>(out, header_text.size());
   out += header_text;
   out += data;
-  unsigned char digest[kDigestSize];
+  unsigned char digest[kModelFileDigest];
   sha256(out.data(), out.size(), digest);
-  out.append(reinterpret_cast<const char*>(digest), kDigestSize);
+  out.append(reinterpret_cast<const char*>(digest), kModelFileDigest);
 
   // Atomic replace: a crash at any point leaves either the old file or the new one.
   std::filesystem::path target(path);
   std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp.XXXXXX")).string();
+  const std::string tmp_prefix = "." + target.filename().string() + ".tmp.";
+  std::string tmp = (dir / (tmp_prefix + "XXXXXX")).string();
   int fd = mkstemp(tmp.data());
   if (fd < 0) throw Error(path + ": cannot create a temporary file in " + dir.string() + ": " +
                           std::strerror(errno));
+  // Held until the file is renamed or the process dies: it tells later writers whether this
+  // temporary file is still being written.
+  ::flock(fd, LOCK_EX);
+  remove_stale_temporaries(dir, tmp_prefix, tmp);
   try {
     write_all(fd, out, path);
     if (::fsync(fd) != 0) throw Error(path + ": fsync failed: " + std::strerror(errno));
@@ -206,69 +278,29 @@ void model_file_write(const ModelFile& file, const std::string& path) {
 }
 
 ModelFile model_file_read(const std::string& path, const std::string& expected_task) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot open model file: " + std::strerror(errno));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.size() < sizeof(kMagic) || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
-    if (bytes.empty()) throw Error(path + ": truncated: the file is empty");
-    throw Error(path + ": not a deepcart model file (expected magic 'DEEPCART')");
-  }
-  if (bytes.size() < kPrefixSize) {
-    throw Error(path + ": truncated: expected at least " + std::to_string(kPrefixSize + 8 + kDigestSize) +
-                " bytes, found " + std::to_string(bytes.size()));
-  }
-  const auto version = get<uint32_t>(bytes, 8);
-  if (version != kModelFileVersion) {
-    throw Error(path + ": format version " + std::to_string(version) +
-                " is not supported: expected version " + std::to_string(kModelFileVersion));
-  }
-  const auto payload_size = get<uint64_t>(bytes, 12);
-  const uint64_t expected_size = kPrefixSize + payload_size + kDigestSize;
-  if (bytes.size() != expected_size) {
-    throw Error(path + ": truncated: expected " + std::to_string(expected_size) + " bytes, found " +
-                std::to_string(bytes.size()));
-  }
-  unsigned char digest[kDigestSize];
-  sha256(bytes.data(), kPrefixSize + payload_size, digest);
-  if (std::memcmp(digest, bytes.data() + kPrefixSize + payload_size, kDigestSize) != 0) {
-    throw Error(path + ": checksum mismatch: file is corrupt");
-  }
-
+  const std::string bytes = model_file_read_bytes(path);
+  const ModelFileLayout layout = model_file_parse(bytes, path);
+  const nlohmann::json& header = layout.header;
   ModelFile file;
   file.source = path;
-  const auto header_size = get<uint64_t>(bytes, kPrefixSize);
-  const size_t data_start = kPrefixSize + 8 + header_size;
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(bytes.substr(kPrefixSize + 8, header_size));
-    file.task = header.at("task");
-    file.arch = header.at("arch");
-    file.checkpoint = header.at("checkpoint");
-    file.hparams = header.at("hparams");
-    file.meta = header.at("meta");
-    file.metrics = header.at("metrics");
-    file.state = header.at("state");
-    for (const auto& t : header.at("tensors")) {
-      std::vector<int64_t> shape = t.at("shape");
-      const size_t offset = t.at("offset"), nbytes = t.at("bytes");
-      auto options = at::TensorOptions().dtype(dtype_from_name(t.at("dtype"), path));
-      at::Tensor value = torch::empty(shape, options);
-      if (value.numel() * value.element_size() != nbytes || data_start + offset + nbytes > expected_size) {
-        throw Error(path + ": tensor '" + t.at("name").get<std::string>() + "' has inconsistent size");
-      }
-      std::memcpy(value.data_ptr(), bytes.data() + data_start + offset, nbytes);
-      file.tensors.emplace_back(t.at("name"), value);
-    }
-    for (const auto& b : header.at("blobs")) {
-      const size_t offset = b.at("offset"), nbytes = b.at("bytes");
-      file.blobs[b.at("name")] = bytes.substr(data_start + offset, nbytes);
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": malformed header: " + e.what());
+  file.task = header["task"];
+  file.arch = header["arch"];
+  file.checkpoint = header["checkpoint"];
+  file.hparams = header["hparams"];
+  file.meta = header["meta"];
+  file.metrics = header["metrics"];
+  file.state = header["state"];
+  // Every entry was checked against the file's own bytes, so these allocations are bounded by
+  // the file's size.
+  for (const auto& t : layout.tensors) {
+    at::Tensor value = torch::empty(t.shape, at::TensorOptions().dtype(dtype_from_name(t.dtype, path)));
+    std::memcpy(value.data_ptr(), bytes.data() + layout.data_start + t.offset, t.bytes);
+    file.tensors.emplace_back(t.name, value);
   }
+  for (const auto& b : layout.blobs) file.blobs[b.name] = bytes.substr(layout.data_start + b.offset, b.bytes);
   if (!expected_task.empty() && file.task != expected_task) {
-    throw Error(path + ": is a '" + file.task + "' model (" + file.arch + "): expected a '" +
-                expected_task + "' model");
+    throw Error(path + ": is a '" + file.task + "' model (" + file.arch + "): expected a '" + expected_task +
+                "' model");
   }
   return file;
 }

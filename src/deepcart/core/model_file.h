@@ -1,10 +1,10 @@
-// ModelFile: one file per trained model or checkpoint (.dcm). Layout:
-//   "DEEPCART" | u32 format version | u64 payload size | payload | SHA-256(all before it)
-// payload = u64 header size | header JSON | tensor and blob bytes, located by the header.
-// Writing is atomic (temp file, fsync, rename, fsync of the folder); reading verifies magic,
-// version, size and checksum before it trusts a single byte.
+// ModelFile: one file per trained model or checkpoint (.dcm); the byte layout and its checks
+// are in model_file_format.h. Writing is atomic (temp file, fsync, rename, fsync of the folder)
+// and removes temporary files that a killed writer left behind. Reading verifies magic, version,
+// size and checksum, then every entry's bounds, before it allocates anything.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -13,13 +13,13 @@
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
+#include "deepcart/core/model_file_format.h"
+
 namespace torch::nn {
 class Module;
 }
 
 namespace deepcart {
-
-inline constexpr uint32_t kModelFileVersion = 1;
 
 struct ModelFile {
   std::string task;  // "rec", "vision", "text"
@@ -38,15 +38,26 @@ struct ModelFile {
   void load_module(const std::string& prefix, torch::nn::Module& module) const;
   const at::Tensor& tensor(const std::string& name) const;
   bool has_tensor(const std::string& name) const;
+  // The stored tensor, checked: its type and sizes (-1 = any) must be as given.
+  const at::Tensor& tensor(const std::string& name, at::ScalarType type, std::vector<int64_t> sizes) const;
+  int64_t tensor_bytes() const;  // all tensors together
+
+  // Runs `load`, which interprets this file (builds its network from the hyper-parameters,
+  // loads tensors, reads the metadata), so that a crafted file can neither make it allocate
+  // more than the file's contents justify (2x its tensors and blobs + 64 MB) nor end it with anything
+  // but an Error that names the file. Exceptions from LibTorch and JSON become such Errors.
+  void checked_load(const std::function<void()>& load) const;
 
   std::string source;  // the path it was read from, for messages
 };
 
+// Checks stored hyper-parameters against a model's defaults before they are converted: no
+// unknown keys, each value of the default's kind (integer, number, string, bool, array), and
+// integers within +-2^31. Throws Error "WHERE: hyper-parameter 'dim': ...".
+void check_hparams(const nlohmann::json& stored, const nlohmann::json& defaults, const std::string& where);
+
 void model_file_write(const ModelFile& file, const std::string& path);
 // Reads and verifies a ModelFile. With expected_task set, a model of another task is an error.
 ModelFile model_file_read(const std::string& path, const std::string& expected_task = "");
-
-// Lower-case hex SHA-256 of `bytes`.
-std::string sha256_hex(const std::string& bytes);
 
 }  // namespace deepcart

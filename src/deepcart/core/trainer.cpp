@@ -257,17 +257,22 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
       throw Error(o.resume + ": checkpoint hyper-parameters differ from this run's: " + differ +
                   " (checkpoint " + ck.hparams.dump() + ")");
     }
-    ck.load_module("model/", module);
-    torch::serialize::InputArchive archive;
-    std::istringstream blob(ck.blobs.at("optimizer"));
-    archive.load_from(blob);
-    optimizer->load(archive);
-    {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(ck.tensor("rng/torch"));
-    }
-    st = LoopState::from_json(ck.state.at("loop"));
+    // A checkpoint is a file like any other: what it holds is checked and refused by name.
+    ck.checked_load([&] {
+      ck.load_module("model/", module);
+      auto blob_it = ck.blobs.find("optimizer");
+      if (blob_it == ck.blobs.end()) throw Error("no optimizer state in the checkpoint");
+      torch::serialize::InputArchive archive;
+      std::istringstream blob(blob_it->second);
+      archive.load_from(blob);
+      optimizer->load(archive);
+      {
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(ck.tensor("rng/torch"));
+      }
+      st = LoopState::from_json(ck.state.at("loop"));
+    });
     const int ck_world = ck.state.value("world_size", 1);
     if (st.step > 0 && ck_world != world) {
       throw Error(o.resume + ": written by a " + std::to_string(ck_world) + "-worker run in the middle of epoch " +

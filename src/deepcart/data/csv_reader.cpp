@@ -92,11 +92,27 @@ CsvReader::CsvReader(const std::string& path, CsvOptions options)
     throw Error(path_ + ": empty file: expected a header line, found nothing");
   }
   if (!record_error_.empty()) throw Error(record_error_);
+  // A name given twice makes every lookup of it ambiguous. Unnamed columns (a spreadsheet's
+  // index column) are allowed, but cannot be asked for.
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i].empty()) continue;
+    for (size_t j = 0; j < i; ++j) {
+      if (header[j] == header[i]) {
+        throw Error(path_ + ":" + std::to_string(record_line_) + ": column name '" + header[i] +
+                    "' appears twice in the header (columns " + std::to_string(j + 1) + " and " +
+                    std::to_string(i + 1) + "): expected distinct names");
+      }
+    }
+  }
   header_ = std::move(header);
   expected_fields_ = header_.size();
 }
 
 int CsvReader::column_index(const std::string& name) const {
+  if (name.empty() && has_header_) {
+    throw Error(path_ + ": expected a column name, found an empty one (an unnamed column in the header "
+                "cannot be chosen)");
+  }
   for (size_t i = 0; i < header_.size(); ++i) {
     if (header_[i] == name) return static_cast<int>(i);
   }
@@ -106,7 +122,7 @@ int CsvReader::column_index(const std::string& name) const {
 std::string CsvReader::location(int64_t line, int col) const {
   std::string s = path_ + ":" + std::to_string(line) + ":" + std::to_string(col);
   if (has_header_ && col >= 1 && static_cast<size_t>(col) <= header_.size()) {
-    s += " (column '" + header_[col - 1] + "')";
+    s += header_[col - 1].empty() ? " (unnamed column)" : " (column '" + header_[col - 1] + "')";
   }
   return s;
 }
@@ -156,6 +172,12 @@ void CsvReader::append(std::string& field, const char* data, size_t size, int co
 }
 
 void CsvReader::check_utf8(const std::string& field, int col) {
+  const size_t nul = field.find('\0');
+  if (nul != std::string::npos) {
+    const int64_t line = field_line_ + std::count(field.begin(), field.begin() + nul, '\n');
+    fail_record(location(line, col) + ": expected text, found a NUL byte (0x00)");
+    return;
+  }
   const size_t bad = find_invalid_utf8(field);
   if (bad == std::string::npos) return;
   const int64_t line = field_line_ + std::count(field.begin(), field.begin() + bad, '\n');

@@ -6,21 +6,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <utility>
 
 namespace deepcart::data {
 namespace {
 
 constexpr size_t kMaxShownValue = 40;
-
-// A cell value for a message: quoted, and cut at a character boundary if long, because a
-// misaligned review text in a number column would otherwise flood the terminal.
-std::string show_value(const std::string& value) {
-  if (value.size() <= kMaxShownValue) return "'" + value + "'";
-  size_t cut = kMaxShownValue;
-  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xc0) == 0x80) --cut;
-  return "'" + value.substr(0, cut) + "...'";
-}
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;
@@ -52,6 +44,12 @@ bool parse_float(const std::string& s, double* out) {
   if (begin == end) return false;
   const auto [ptr, ec] = std::from_chars(begin, end, *out);
   return ec == std::errc() && ptr == end && std::isfinite(*out);
+}
+
+std::string format_bound(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", x);
+  return buf;
 }
 
 bool is_integral(double x) {
@@ -104,6 +102,12 @@ class TableBuilder {
         }
       }
     }
+    for (const ColumnSpec& spec : asked) {
+      if (spec.name.empty()) {
+        throw Error(reader_.path() + ": expected a column name, found an empty one (an unnamed column in the "
+                    "header cannot be chosen)");
+      }
+    }
     std::vector<ColumnSpec> specs = asked;
     if (specs.empty()) {
       for (const std::string& name : names) specs.push_back({name, ColumnType::kAuto, true});
@@ -124,6 +128,9 @@ class TableBuilder {
       Slot slot;
       slot.source = static_cast<int>(found - names.begin());
       slot.declared = spec.type;
+      slot.min = spec.min;
+      slot.max = spec.max;
+      slot.identifier = spec.identifier;
       slots_.push_back(std::move(slot));
       Column column;
       column.name = spec.name;
@@ -150,6 +157,14 @@ class TableBuilder {
         } else if (!parse_float(value, &slot.float_value)) {
           throw RecordError(cell(slot) + ": expected a number, found " + show_value(value));
         }
+      } else if (slot.identifier && find_control(value) != std::string::npos) {
+        throw RecordError(cell(slot) + ": expected an id without control characters, found " + show_value(value));
+      }
+      const double number = slot.declared == ColumnType::kInt ? static_cast<double>(slot.int_value) : slot.float_value;
+      if ((slot.declared == ColumnType::kInt || slot.declared == ColumnType::kFloat) &&
+          (number < slot.min || number > slot.max)) {
+        throw RecordError(cell(slot) + ": expected a number from " + format_bound(slot.min) + " to " +
+                          format_bound(slot.max) + ", found " + show_value(value));
       }
     }
     for (size_t k = 0; k < slots_.size(); ++k) {
@@ -192,7 +207,7 @@ class TableBuilder {
       table_.columns[k].type = infer_type(k);
       if (table_.columns[k].type != ColumnType::kString) numeric.push_back(k);
     }
-    if (!options_.fill_missing) drop_rows_with_empty_numbers(numeric);
+    if (!options_.fill_missing && !options_.tolerate_empty) drop_rows_with_empty_numbers(numeric);
     for (size_t k : numeric) convert(k);
     table_.report.rows_kept = kept_;
     table_.report.rows_skipped = skipped_;
@@ -208,6 +223,9 @@ class TableBuilder {
     int64_t int_value = 0;
     double float_value = 0;
     bool filled = false;
+    double min = -std::numeric_limits<double>::infinity();
+    double max = std::numeric_limits<double>::infinity();
+    bool identifier = false;
     std::vector<std::pair<int64_t, int64_t>> empties;  // auto only: (kept row, line)
   };
 
@@ -221,6 +239,10 @@ class TableBuilder {
   }
 
   double fill_or_throw(Slot& slot, const char* expected) {
+    if (!options_.fill_missing && options_.tolerate_empty) {
+      slot.filled = true;
+      return 0;
+    }
     if (!options_.fill_missing) {
       throw RecordError(empty_message(slot, reader_.record_line(), expected));
     }
@@ -282,8 +304,8 @@ class TableBuilder {
     for (const std::string& value : values) {
       double x = 0;
       int64_t i = 0;
-      if (value.empty()) {  // only reached with a fill value
-        x = *options_.fill_missing;
+      if (value.empty()) {  // only reached with a fill value, or when tolerating empty cells
+        x = options_.fill_missing.value_or(0.0);
         i = static_cast<int64_t>(x);
         ++column.missing;
         ++table_.report.cells_filled;
@@ -310,6 +332,41 @@ class TableBuilder {
 };
 
 }  // namespace
+
+std::string show_value(const std::string& value) {
+  // Cut at a character boundary, because a misaligned review text in a number column would
+  // otherwise flood the terminal.
+  size_t cut = value.size();
+  if (cut > kMaxShownValue) {
+    cut = kMaxShownValue;
+    while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xc0) == 0x80) --cut;
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (size_t i = 0; i < cut; ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + (cut < value.size() ? "...'" : "'");
+}
+
+size_t find_control(const std::string& value) {
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x20 || c == 0x7f) return i;
+  }
+  return std::string::npos;
+}
 
 int64_t Table::num_rows() const {
   if (columns.empty()) return report.rows_kept;

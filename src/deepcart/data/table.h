@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,7 +19,17 @@ struct ColumnSpec {
   std::string name;
   ColumnType type = ColumnType::kAuto;
   bool required = true;  // a missing optional column is simply absent from the Table
+  // Numeric columns: values outside [min, max] are errors naming the cell (a timestamp of 1e26
+  // does not fit the 64-bit time it becomes).
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  // String columns holding ids or event names: a control character (a stray CR, a NUL) in one
+  // is an error naming the cell, never part of an id.
+  bool identifier = false;
 };
+
+// The range of a number that becomes an int64 (a time): within +-9.2e18.
+inline constexpr double kInt64Safe = 9.2e18;
 
 enum class OnBadRow { kError, kSkip };
 
@@ -27,6 +38,9 @@ struct TableOptions {
   std::vector<ColumnSpec> columns;  // which columns to keep, in this order; empty = all, kAuto
   // Empty numeric cells become this value; without it an empty numeric cell is an error.
   std::optional<double> fill_missing;
+  // For inspection: an empty numeric cell is neither an error nor filled by the user; it is
+  // counted in Column::missing and holds 0.
+  bool tolerate_empty = false;
   OnBadRow on_bad_row = OnBadRow::kError;
   size_t max_reasons = 5;  // how many skip reasons to keep
 };
@@ -76,5 +90,11 @@ struct Table {
 // even in kSkip mode: nothing after it can be trusted), and RecordError for a bad row in kError
 // mode.
 Table read_table(const std::string& path, const TableOptions& options);
+
+// A cell value for a message: quoted, control characters escaped (a NUL would cut the message
+// short), and cut at a character boundary if long.
+std::string show_value(const std::string& value);
+// The first control character (below 0x20, or 0x7f) in `value`, or npos.
+size_t find_control(const std::string& value);
 
 }  // namespace deepcart::data

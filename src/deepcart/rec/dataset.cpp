@@ -4,6 +4,7 @@
 #include "deepcart/rec/dataset.h"
 
 #include <algorithm>
+#include <limits>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -19,21 +20,15 @@
 
 #include "deepcart/core/error.h"
 #include "deepcart/data/csv_reader.h"
+#include "deepcart/data/table.h"
 
 namespace deepcart::rec {
 namespace {
 
 constexpr size_t kMaxReasons = 5;
-constexpr size_t kMaxShownValue = 40;
 constexpr int kMovieLensFields = 4;  // user, item, rating, timestamp
 
-// A value for a message: quoted and cut short, so a misread line cannot flood the terminal.
-std::string show_value(std::string_view value) {
-  if (value.size() <= kMaxShownValue) return "'" + std::string(value) + "'";
-  size_t cut = kMaxShownValue;
-  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xc0) == 0x80) --cut;
-  return "'" + std::string(value.substr(0, cut)) + "...'";
-}
+std::string show_value(std::string_view value) { return data::show_value(std::string(value)); }
 
 bool parse_int(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
@@ -260,11 +255,12 @@ void bad_rows(const RecLoadOptions& options, Collector& out, const std::string& 
 void read_csv(const std::string& path, const RecLoadOptions& options, Collector& out) {
   using data::ColumnType;
   data::TableOptions table_options;
-  table_options.columns = {{options.user_col, ColumnType::kString, true},
-                           {options.item_col, ColumnType::kString, true},
+  const double inf = std::numeric_limits<double>::infinity();
+  table_options.columns = {{options.user_col, ColumnType::kString, true, -inf, inf, true},
+                           {options.item_col, ColumnType::kString, true, -inf, inf, true},
                            {options.rating_col, ColumnType::kFloat, false},
-                           {options.time_col, ColumnType::kFloat, false},
-                           {options.event_col, ColumnType::kString, false}};
+                           {options.time_col, ColumnType::kFloat, false, -data::kInt64Safe, data::kInt64Safe},
+                           {options.event_col, ColumnType::kString, false, -inf, inf, true}};
   table_options.on_bad_row = options.on_bad_row;
   table_options.max_reasons = kMaxReasons;
   const data::Table table = data::read_table(path, table_options);
@@ -302,15 +298,7 @@ void read_csv(const std::string& path, const RecLoadOptions& options, Collector&
     double key = static_cast<double>(r);
     int64_t t = static_cast<int64_t>(r);
     if (time != nullptr) {
-      key = time->floats[r];
-      // 2^63 is exact as a double; anything at or beyond it does not fit in int64_t.
-      if (!(key > -9223372036854775808.0 && key < 9223372036854775808.0)) {
-        bad_rows(options, out,
-                 row(r) + ": expected a time within the 64-bit range in column '" +
-                     options.time_col + "', found " + format_number(key),
-                 1);
-        continue;
-      }
+      key = time->floats[r];  // within +-kInt64Safe: read_table checked each cell's range
       t = static_cast<int64_t>(std::floor(key));
     }
     const bool positive = !filter_events || event->strings[r] == options.positive_event;
@@ -329,6 +317,15 @@ void add_movielens_row(const std::vector<std::string>& fields, const std::string
     bad_rows(options, out, where() + ": expected " + std::string(what) + ", found an empty field",
              1);
     return;
+  }
+  for (int f = 0; f < 2; ++f) {
+    if (data::find_control(fields[f]) != std::string::npos) {
+      bad_rows(options, out,
+               where() + ": expected " + (f == 0 ? "a user id" : "an item id") +
+                   " without control characters, found " + show_value(fields[f]),
+               1);
+      return;
+    }
   }
   double rating;
   if (!parse_double(fields[2], &rating)) {

@@ -1,6 +1,7 @@
 #include "deepcart/rec/interactions.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -12,10 +13,12 @@ Interactions interactions_read(const std::string& path, const LogColumns& c,
                                data::TableOptions table) {
   using data::ColumnSpec;
   using data::ColumnType;
-  table.columns = {ColumnSpec{c.user, ColumnType::kString, true},
-                   ColumnSpec{c.item, ColumnType::kString, true},
-                   ColumnSpec{c.event, ColumnType::kString, false},
-                   ColumnSpec{c.time, ColumnType::kFloat, false}};
+  const double inf = std::numeric_limits<double>::infinity();
+  table.columns = {ColumnSpec{c.user, ColumnType::kString, true, -inf, inf, true},
+                   ColumnSpec{c.item, ColumnType::kString, true, -inf, inf, true},
+                   ColumnSpec{c.event, ColumnType::kString, false, -inf, inf, true},
+                   // Times become int64: a value outside its range is an error naming the cell.
+                   ColumnSpec{c.time, ColumnType::kFloat, false, -data::kInt64Safe, data::kInt64Safe}};
   for (const auto& f : c.features) table.columns.push_back(ColumnSpec{f, ColumnType::kFloat, true});
   data::Table t = data::read_table(path, table);
   if (t.num_rows() == 0) throw Error(path + ": no data rows: expected at least one interaction");

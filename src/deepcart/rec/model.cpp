@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "deepcart/core/error.h"
+#include "deepcart/core/model_file.h"
 #include "deepcart/rec/bpr_mf.h"
 #include "deepcart/rec/gmf.h"
 #include "deepcart/rec/gru4rec.h"
@@ -37,6 +38,7 @@ namespace {
 
 template <typename Options>
 nlohmann::json resolve(const std::string& arch, const nlohmann::json& hp) {
+  check_hparams(hp, nlohmann::json(Options{}), arch);
   nlohmann::json full = hp.get<Options>();
   for (const auto& [key, value] : hp.items()) {
     if (!full.contains(key)) {
@@ -60,17 +62,28 @@ nlohmann::json rec_resolve_hparams(const std::string& arch, const nlohmann::json
   return hp;
 }
 
+namespace {
+
+// Hyper-parameters from a file are checked against the defaults before conversion.
+template <typename Options>
+Options options_of(const nlohmann::json& hp, const std::string& arch) {
+  check_hparams(hp, nlohmann::json(Options{}), arch);
+  return hp.get<Options>();
+}
+
+}  // namespace
+
 std::shared_ptr<PairModelImpl> make_pair_model(const std::string& arch, const nlohmann::json& hp) {
-  if (arch == "bpr-mf") return std::make_shared<BprMfImpl>(hp.get<MfOptions>());
-  if (arch == "gmf") return std::make_shared<GmfImpl>(hp.get<GmfOptions>());
-  if (arch == "neumf") return std::make_shared<NeuMfImpl>(hp.get<NeuMfOptions>());
-  if (arch == "mlp" || arch == "ncf-mlp") return std::make_shared<MlpImpl>(hp.get<MlpOptions>());
+  if (arch == "bpr-mf") return std::make_shared<BprMfImpl>(options_of<MfOptions>(hp, arch));
+  if (arch == "gmf") return std::make_shared<GmfImpl>(options_of<GmfOptions>(hp, arch));
+  if (arch == "neumf") return std::make_shared<NeuMfImpl>(options_of<NeuMfOptions>(hp, arch));
+  if (arch == "mlp" || arch == "ncf-mlp") return std::make_shared<MlpImpl>(options_of<MlpOptions>(hp, arch));
   throw Error("'" + arch + "' is not a pair model");
 }
 
 std::shared_ptr<SeqModelImpl> make_seq_model(const std::string& arch, const nlohmann::json& hp) {
-  if (arch == "sasrec") return std::make_shared<SasRecImpl>(hp.get<SasRecOptions>());
-  if (arch == "gru4rec") return std::make_shared<Gru4RecImpl>(hp.get<Gru4RecOptions>());
+  if (arch == "sasrec") return std::make_shared<SasRecImpl>(options_of<SasRecOptions>(hp, arch));
+  if (arch == "gru4rec") return std::make_shared<Gru4RecImpl>(options_of<Gru4RecOptions>(hp, arch));
   throw Error("'" + arch + "' is not a sequence model");
 }
 

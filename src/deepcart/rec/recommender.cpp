@@ -13,17 +13,52 @@
 namespace deepcart::rec {
 namespace {
 
-std::vector<std::vector<int64_t>> read_csr(const ModelFile& file, const std::string& name,
-                                           int64_t rows) {
-  const at::Tensor offsets = file.tensor(name + "/offsets");
-  const at::Tensor flat = file.tensor(name + "/items");
-  TORCH_CHECK(offsets.numel() == rows + 1, name, "/offsets: expected ", rows + 1, " entries, got ",
-              offsets.numel());
-  auto o = offsets.accessor<int64_t, 1>();
-  auto f = flat.accessor<int64_t, 1>();
+// A stored list of item lists (one per user) in CSR form, checked before it is expanded: the
+// offsets start at 0, never decrease and end at the item count, and every item is a known one.
+std::vector<std::vector<int64_t>> read_csr(const ModelFile& file, const std::string& name, int64_t rows,
+                                           int64_t items) {
+  const at::Tensor offsets = file.tensor(name + "/offsets", at::kLong, {rows + 1});
+  const at::Tensor flat = file.tensor(name + "/items", at::kLong, {-1});
+  const int64_t* o = offsets.data_ptr<int64_t>();
+  const int64_t* f = flat.data_ptr<int64_t>();
+  const int64_t n = flat.numel();
+  if (o[0] != 0 || o[rows] != n) {
+    throw Error(file.source + ": tensor '" + name + "/offsets': expected to run from 0 to " + std::to_string(n) +
+                ", found " + std::to_string(o[0]) + " to " + std::to_string(o[rows]));
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    if (o[r + 1] < o[r]) {
+      throw Error(file.source + ": tensor '" + name + "/offsets': decreases at entry " + std::to_string(r + 1));
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if (f[i] < 0 || f[i] >= items) {
+      throw Error(file.source + ": tensor '" + name + "/items': entry " + std::to_string(i) + " is item " +
+                  std::to_string(f[i]) + ", expected 0 to " + std::to_string(items - 1));
+    }
+  }
   std::vector<std::vector<int64_t>> out(rows);
-  for (int64_t r = 0; r < rows; ++r) out[r].assign(f.data() + o[r], f.data() + o[r + 1]);
+  for (int64_t r = 0; r < rows; ++r) out[r].assign(f + o[r], f + o[r + 1]);
   return out;
+}
+
+// An id map stored as a JSON list of distinct strings.
+data::IdMap read_ids(const ModelFile& file, const char* key) {
+  auto it = file.meta.find(key);
+  if (it == file.meta.end() || !it->is_array()) {
+    throw Error(file.source + ": metadata '" + key + "': expected a list of ids");
+  }
+  for (size_t i = 0; i < it->size(); ++i) {
+    if (!(*it)[i].is_string()) {
+      throw Error(file.source + ": metadata '" + key + "[" + std::to_string(i) + "]': expected a string, found " +
+                  (*it)[i].dump());
+    }
+  }
+  data::IdMap map = data::IdMap::from_json(*it);
+  if (map.size() != static_cast<int64_t>(it->size())) {
+    throw Error(file.source + ": metadata '" + key + "': an id appears twice");
+  }
+  return map;
 }
 
 }  // namespace
@@ -32,36 +67,54 @@ Recommender::Recommender(ModelFile file) : file_(std::move(file)) {
   if (file_.task != "rec") {
     throw Error(file_.source + ": expected a 'rec' model, found '" + file_.task + "'");
   }
-  family_ = rec_family(file_.arch);
-  users_ = data::IdMap::from_json(file_.meta.at("users"));
-  items_ = data::IdMap::from_json(file_.meta.at("items"));
-  history_ = read_csr(file_, "seq", users_.size());
-  seen_ = file_.has_tensor("seen/offsets") ? read_csr(file_, "seen", users_.size()) : history_;
-  for (auto& s : seen_) {
-    std::sort(s.begin(), s.end());
-    s.erase(std::unique(s.begin(), s.end()), s.end());
-  }
-  popularity_ = file_.tensor("pop/counts");
-  probabilities_ = file_.meta.value("loss", "bce") == "bce" && family_ == RecFamily::kPair;
-  at::Tensor vectors;
-  if (family_ == RecFamily::kPair) {
-    pair_ = make_pair_model(file_.arch, file_.hparams);
-    file_.load_module("model/", *pair_);
-    pair_->eval();
-    vectors = pair_->item_vectors().detach();
-  } else if (family_ == RecFamily::kSeq) {
-    seq_ = make_seq_model(file_.arch, file_.hparams);
-    file_.load_module("model/", *seq_);
-    seq_->eval();
-    vectors = seq_->item_vectors().detach();
-  } else if (family_ == RecFamily::kItemItem) {
-    ease_ = file_.tensor("model/B");
-    vectors = ease_;
-  } else {
-    vectors = popularity_.unsqueeze(1);
-  }
-  unit_vectors_ = torch::nn::functional::normalize(
-      vectors, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-12));
+  // Everything below reads the file: checked, bounded, and refused by name when it is not sane.
+  file_.checked_load([this] {
+    family_ = rec_family(file_.arch);
+    users_ = read_ids(file_, "users");
+    items_ = read_ids(file_, "items");
+    const int64_t n_users = users_.size(), n_items = items_.size();
+    if (n_items == 0) throw Error("metadata 'items': the model knows no items");
+    history_ = read_csr(file_, "seq", n_users, n_items);
+    seen_ = file_.has_tensor("seen/offsets") ? read_csr(file_, "seen", n_users, n_items) : history_;
+    for (auto& s : seen_) {
+      std::sort(s.begin(), s.end());
+      s.erase(std::unique(s.begin(), s.end()), s.end());
+    }
+    popularity_ = file_.tensor("pop/counts", at::kFloat, {n_items});
+    probabilities_ = file_.meta.value("loss", "bce") == "bce" && family_ == RecFamily::kPair;
+    // The network's users and items must be the id maps' (an out-of-range id would fail every
+    // request later), so the sizes are checked before the network is built.
+    for (const char* key : {"users", "items"}) {
+      const int64_t want = key[0] == 'u' ? n_users : n_items;
+      if (file_.hparams.contains(key) && file_.hparams[key] != want) {
+        throw Error("hyper-parameter '" + std::string(key) + "': " + file_.hparams[key].dump() + ", but the model's " +
+                    key + " list has " + std::to_string(want));
+      }
+    }
+    at::Tensor vectors;
+    if (family_ == RecFamily::kPair) {
+      pair_ = make_pair_model(file_.arch, file_.hparams);
+      file_.load_module("model/", *pair_);
+      pair_->eval();
+      vectors = pair_->item_vectors().detach();
+    } else if (family_ == RecFamily::kSeq) {
+      seq_ = make_seq_model(file_.arch, file_.hparams);
+      file_.load_module("model/", *seq_);
+      seq_->eval();
+      vectors = seq_->item_vectors().detach();
+    } else if (family_ == RecFamily::kItemItem) {
+      ease_ = file_.tensor("model/B", at::kFloat, {n_items, n_items});
+      vectors = ease_;
+    } else {
+      vectors = popularity_.unsqueeze(1);
+    }
+    if (vectors.dim() != 2 || vectors.size(0) != n_items) {
+      throw Error("the network has " + std::to_string(vectors.size(0)) + " item vectors for " +
+                  std::to_string(n_items) + " items");
+    }
+    unit_vectors_ = torch::nn::functional::normalize(
+        vectors, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-12));
+  });
 }
 
 Recommender Recommender::load(const std::string& path) {

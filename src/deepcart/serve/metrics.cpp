@@ -77,6 +77,11 @@ void Metrics::set_models_loaded(int64_t count) {
   models_loaded_ = count;
 }
 
+void Metrics::set_http(const HttpStats& stats) {
+  std::lock_guard<std::mutex> lock(mu_);
+  http_ = stats;
+}
+
 uint64_t Metrics::batches(const std::string& model) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = batch_items_.find(model);
@@ -109,6 +114,22 @@ std::string Metrics::render() const {
   for (const auto& [model, n] : load_failures_) {
     out += "deepcart_model_load_failures_total{model=" + quoted(model) + "} " + std::to_string(n) + "\n";
   }
+  auto gauge = [&out](const char* name, const char* type, const char* help, int64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+           std::to_string(value) + "\n";
+  };
+  gauge("deepcart_http_connections_open", "gauge", "Client connections open now.", http_.open);
+  gauge("deepcart_http_connections_total", "counter", "Client connections accepted.", http_.accepted);
+  gauge("deepcart_http_connections_over_limit_total", "counter",
+        "Connections accepted over --max-connections (health routes only).", http_.over_limit);
+  gauge("deepcart_http_connections_refused_total", "counter", "Connections closed at once, far over the cap.",
+        http_.refused);
+  gauge("deepcart_http_head_timeouts_total", "counter", "Connections closed for not sending a request head in time.",
+        http_.head_timeouts);
+  gauge("deepcart_http_body_timeouts_total", "counter", "Requests whose body did not arrive in time.",
+        http_.body_timeouts);
+  gauge("deepcart_http_body_bytes_held", "gauge", "Request body memory held now, against --max-body-total.",
+        http_.body_bytes_held);
   return out;
 }
 

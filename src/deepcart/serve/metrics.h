@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "deepcart/serve/http.h"
+
 namespace deepcart::serve {
 
 class Histogram {
@@ -33,6 +35,7 @@ class Metrics {
   void batch(const std::string& model, int64_t items);
   void load_failure(const std::string& model);
   void set_models_loaded(int64_t count);
+  void set_http(const HttpStats& stats);  // the transport's counters, rendered with the rest
   std::string render() const;
 
   // For tests: how many batches of more than one request a model has run.
@@ -45,6 +48,7 @@ class Metrics {
   std::map<std::string, Histogram> batch_items_;
   std::map<std::string, uint64_t> load_failures_;
   int64_t models_loaded_ = 0;
+  HttpStats http_;
 };
 
 }  // namespace deepcart::serve

@@ -1,16 +1,18 @@
 #include "deepcart/serve/server.h"
 
-#include <httplib.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <map>
 #include <cstdio>
-#include <regex>
+#include <functional>
+#include <optional>
+#include <random>
 
 #include "deepcart/data/csv_reader.h"
 #include "deepcart/rec/recommender.h"
+#include "deepcart/serve/http.h"
 #include "deepcart/serve/http_error.h"
 #include "deepcart/serve/request_json.h"
 #include "deepcart/text/classifier.h"
@@ -24,48 +26,19 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// Set when routing starts, read by the logger on the same connection thread.
-thread_local Clock::time_point request_start;
-
 bool is_health(const std::string& path) {
   return path == "/healthz" || path == "/readyz" || path == "/v2/health/live" || path == "/v2/health/ready";
-}
-
-// The route pattern for metrics labels and logs: ids never appear in labels.
-std::string route_of(const std::string& path) {
-  static const std::regex item_similar(R"(/v1/items/[^/]+/similar)"), item_image(R"(/v1/items/[^/]+/image)");
-  if (std::regex_match(path, item_similar)) return "/v1/items/{id}/similar";
-  if (std::regex_match(path, item_image)) return "/v1/items/{id}/image";
-  static const char* known[] = {"/", "/healthz", "/readyz", "/v2/health/live", "/v2/health/ready", "/metrics",
-                                "/v1/models", "/v1/recommend", "/v1/images/classify", "/v1/images/similar",
-                                "/v1/reviews/analyze", "/v1/questions/answer", "/v1/admin/reload",
-                                "/v1/images/catalogue", "/v1/images/catalogue/list"};
-  for (const char* k : known) {
-    if (path == k) return k;
-  }
-  return "other";
-}
-
-std::string status_message(int status, const ServeOptions& o) {
-  switch (status) {
-    case 400: return "bad request";
-    case 404: return "no such route";
-    case 405: return "method not allowed";
-    case 413: return "request body over the " + std::to_string(o.max_body_bytes) + "-byte limit";
-    case 414: return "request URI too long";
-    default: return "HTTP " + std::to_string(status);
-  }
 }
 
 // Messages can quote the client's bytes, which may not be UTF-8: those are replaced, not thrown.
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-void send_error(httplib::Response& res, int status, const std::string& message) {
+void send_error(HttpResponse& res, int status, const std::string& message) {
   res.status = status;
   res.set_content(dump(json{{"error", message}}), "application/json");
 }
 
-json parse_body(const httplib::Request& req, int max_depth) { return parse_request_json(req.body, max_depth); }
+json parse_body(const HttpRequest& req, int max_depth) { return parse_request_json(req.body, max_depth); }
 
 // Typed fields with messages that name the field.
 std::string string_field(const json& j, const char* name, const std::string& fallback = "") {
@@ -148,13 +121,68 @@ std::string lower(std::string s) {
   return s;
 }
 
+// A route: its method and path pattern ("{id}" matches one path segment), and what it does.
+struct Route {
+  std::string method;
+  std::string pattern;
+  std::function<json(const HttpRequest&, HttpResponse&)> body;  // its JSON is the response
+  bool at_once = false;  // cheap: answered on the I/O thread as soon as the head is in
+  bool open = false;     // no token needed (health, the page)
+};
+
+// The pattern's captures when `path` matches it.
+std::optional<std::vector<std::string>> match(const std::string& pattern, const std::string& path) {
+  std::vector<std::string> captures;
+  size_t p = 0, q = 0;
+  while (p < pattern.size()) {
+    if (pattern[p] == '{') {
+      const size_t close = pattern.find('}', p);
+      const size_t end = path.find('/', q);
+      const std::string segment = path.substr(q, end == std::string::npos ? std::string::npos : end - q);
+      if (segment.empty()) return std::nullopt;
+      captures.push_back(segment);
+      p = close + 1;
+      q = end == std::string::npos ? path.size() : end;
+    } else {
+      if (q >= path.size() || path[q] != pattern[p]) return std::nullopt;
+      ++p;
+      ++q;
+    }
+  }
+  if (q != path.size()) return std::nullopt;
+  return captures;
+}
+
+// RFC 7235: the scheme name is case-insensitive; the token is compared exactly.
+bool bearer_matches(const std::string& authorization, const std::string& token) {
+  const size_t space = authorization.find(' ');
+  if (space == std::string::npos || lower(authorization.substr(0, space)) != "bearer") return false;
+  size_t start = authorization.find_first_not_of(' ', space);
+  return start != std::string::npos && authorization.compare(start, std::string::npos, token) == 0;
+}
+
+// A short random id that ties a 500 answer to its log line.
+std::string error_id() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08llx", static_cast<unsigned long long>(rng() & 0xffffffffULL));
+  return buf;
+}
+
 }  // namespace
+
+std::string internal_error_body(const std::string& request, const std::exception& e) {
+  const std::string id = error_id();
+  std::fprintf(stderr, "serve: error %s: %s: %s\n", id.c_str(), request.c_str(), e.what());
+  return dump(json{{"error", "internal error (id " + id + "; the server log has the details)"}, {"id", id}});
+}
 
 struct Server::Impl {
   ServeOptions o;
   ModelRegistry& models;
   Metrics& metrics;
-  httplib::Server http;
+  std::vector<Route> routes;
+  std::unique_ptr<HttpServer> http;
 
   std::map<std::string, std::string> item_images;  // item id -> picture reference
 
@@ -177,22 +205,20 @@ struct Server::Impl {
     return data::encode_png(data::read_image(ref, o.image_limits));
   }
 
-  using Body = std::function<json(const httplib::Request&, httplib::Response&)>;
-
-  // Runs a route body; its JSON is the response, its exceptions become JSON errors.
-  httplib::Server::Handler route(Body body) {
-    return [this, body](const httplib::Request& req, httplib::Response& res) {
-      try {
-        json out = body(req, res);
-        if (!out.is_null()) res.set_content(dump(out), "application/json");
-      } catch (const HttpError& e) {
-        send_error(res, e.status(), e.what());
-      } catch (const Error& e) {
-        send_error(res, 400, e.what());
-      } catch (const std::exception& e) {
-        send_error(res, 500, std::string("internal error: ") + e.what());
-      }
-    };
+  // Runs a route; its JSON is the response, its exceptions become JSON errors. A 500 carries
+  // only a short id: the details (which may hold library internals) go to the log under it.
+  void run(const Route& route, const HttpRequest& req, HttpResponse& res) {
+    try {
+      json out = route.body(req, res);
+      if (!out.is_null()) res.set_content(dump(out), "application/json");
+    } catch (const HttpError& e) {
+      send_error(res, e.status(), e.what());
+    } catch (const Error& e) {
+      send_error(res, 400, e.what());
+    } catch (const std::exception& e) {
+      res.status = 500;
+      res.set_content(internal_error_body(req.method + " " + req.path, e), "application/json");
+    }
   }
 
   // The images of a classify/similar request: a raw PNG/JPEG body (options in the query string,
@@ -202,8 +228,8 @@ struct Server::Impl {
     std::vector<std::pair<std::string, std::string>> encoded;  // name for messages, bytes
   };
 
-  ImageRequest read_images(const httplib::Request& req) {
-    const std::string type = lower(req.get_header_value("Content-Type"));
+  ImageRequest read_images(const HttpRequest& req) {
+    const std::string type = lower(req.header("Content-Type"));
     ImageRequest r;
     if (type.rfind("application/json", 0) == 0) {
       r.fields = parse_body(req, o.max_json_depth);
@@ -230,7 +256,7 @@ struct Server::Impl {
         }
       }
     } else {
-      throw HttpError(415, "Content-Type '" + req.get_header_value("Content-Type") +
+      throw HttpError(415, "Content-Type '" + req.header("Content-Type") +
                                "': expected image/png, image/jpeg, application/octet-stream or application/json");
     }
     return r;
@@ -246,7 +272,7 @@ struct Server::Impl {
     return torch::cat(tensors, 0);
   }
 
-  json recommend(const httplib::Request& req) {
+  json recommend(const HttpRequest& req) {
     json j = parse_body(req, o.max_json_depth);
     auto m = models.get(string_field(j, "model"), ModelKind::kRecommender);
     rec::Recommender& r = *m->recommender;
@@ -289,10 +315,10 @@ struct Server::Impl {
     return out;
   }
 
-  json item_similar(const httplib::Request& req) {
+  json item_similar(const HttpRequest& req) {
     json j = req.body.empty() ? json::object() : parse_body(req, o.max_json_depth);
     auto m = models.get(string_field(j, "model"), ModelKind::kRecommender);
-    const std::string item = req.matches[1];
+    const std::string item = req.matches.at(0);
     if (m->recommender->items().find(item) < 0) throw HttpError(404, "unknown item '" + item + "'");
     const int64_t k = k_field(j, 10, o.max_k);
     c10::InferenceMode guard;
@@ -301,7 +327,7 @@ struct Server::Impl {
     return {{"model", m->name}, {"item", item}, {"items", list}};
   }
 
-  json classify(const httplib::Request& req) {
+  json classify(const HttpRequest& req) {
     ImageRequest r = read_images(req);
     auto m = models.get(string_field(r.fields, "model"), ModelKind::kImages);
     auto [probs, attributes] = m->image_batcher->submit(image_batch(r, *m->images));
@@ -311,7 +337,7 @@ struct Server::Impl {
     return {{"model", m->name}, {"version", m->version}, {"results", results}};
   }
 
-  json images_similar(const httplib::Request& req) {
+  json images_similar(const HttpRequest& req) {
     ImageRequest r = read_images(req);
     auto index = models.get(string_field(r.fields, "index"), ModelKind::kImageIndex);
     auto m = models.images_for_index(*index);
@@ -344,7 +370,7 @@ struct Server::Impl {
     return texts;
   }
 
-  json analyze(const httplib::Request& req) {
+  json analyze(const HttpRequest& req) {
     json j = parse_body(req, o.max_json_depth);
     auto m = models.get(string_field(j, "model"), ModelKind::kReviews);
     const std::vector<std::string> texts = texts_field(j);
@@ -389,7 +415,7 @@ struct Server::Impl {
     return out;
   }
 
-  json answer(const httplib::Request& req) {
+  json answer(const HttpRequest& req) {
     json j = parse_body(req, o.max_json_depth);
     auto m = models.get(string_field(j, "model"), ModelKind::kQuestions);
     const std::string question = string_field(j, "text");
@@ -407,10 +433,10 @@ struct Server::Impl {
 
   // The catalogue behind the look-alike index, for the shop page: a spread of its items, and
   // any item's picture as PNG. Only ids in the index are served (never arbitrary paths).
-  json catalogue_list(const httplib::Request& req) {
-    auto index = models.get(req.get_param_value("index"), ModelKind::kImageIndex);
+  json catalogue_list(const HttpRequest& req) {
+    auto index = models.get(req.param("index"), ModelKind::kImageIndex);
     const auto& ids = index->index->ids();
-    const std::string n_text = req.has_param("n") ? req.get_param_value("n") : "12";
+    const std::string n_text = req.has_param("n") ? req.param("n") : "12";
     const int64_t n = std::clamp<int64_t>(std::atoll(n_text.c_str()), 1, 100);
     json items = json::array();
     const int64_t size = static_cast<int64_t>(ids.size());
@@ -421,11 +447,11 @@ struct Server::Impl {
     return {{"index", index->name}, {"size", size}, {"items", items}};
   }
 
-  void catalogue_image(const httplib::Request& req, httplib::Response& res) {
-    auto index = models.get(req.get_param_value("index"), ModelKind::kImageIndex);
+  void catalogue_image(const HttpRequest& req, HttpResponse& res) {
+    auto index = models.get(req.param("index"), ModelKind::kImageIndex);
     auto m = models.images_for_index(*index);
     if (!m) throw HttpError(503, "index '" + index->name + "' was built with an image model that is not loaded");
-    const std::string id = req.get_param_value("id");
+    const std::string id = req.param("id");
     const auto& ids = index->index->ids();
     if (std::find(ids.begin(), ids.end(), id) == ids.end()) throw HttpError(404, "no catalogue item '" + id + "'");
     const auto& opt = m->images->options();
@@ -434,15 +460,15 @@ struct Server::Impl {
     res.set_header("Cache-Control", "max-age=3600");
   }
 
-  void item_image(const httplib::Request& req, httplib::Response& res) {
-    const std::string item = req.matches[1];
+  void item_image(const HttpRequest& req, HttpResponse& res) {
+    const std::string item = req.matches.at(0);
     auto it = item_images.find(item);
     if (it == item_images.end()) throw HttpError(404, "no picture for item '" + item + "'");
     res.set_content(picture_png(it->second), "image/png");
     res.set_header("Cache-Control", "max-age=3600");
   }
 
-  json reload(const httplib::Request& req) {
+  json reload(const HttpRequest& req) {
     if (o.token.empty()) throw HttpError(403, "reload is disabled: start the server with --token to enable it");
     json j = parse_body(req, o.max_json_depth);
     const std::string name = string_field(j, "model");
@@ -454,92 +480,130 @@ struct Server::Impl {
     return {{"model", fresh->name}, {"version", fresh->version}, {"path", fresh->path}, {"load_seconds", fresh->load_seconds}};
   }
 
+  const Route* find_route(const HttpRequest& req, std::string& allowed) const {
+    for (const auto& r : routes) {
+      if (!match(r.pattern, req.path)) continue;
+      if (r.method == req.method) return &r;
+      allowed += (allowed.empty() ? "" : ", ") + r.method;
+    }
+    return nullptr;
+  }
+
+  // On the I/O thread, with the head only: token, route, encoding; cheap routes answer here.
+  Admission admit(HttpRequest& req, HttpResponse& res) {
+    std::string allowed;
+    const Route* route = find_route(req, allowed);
+    const bool open = route != nullptr ? route->open : (is_health(req.path) || req.path == "/");
+    if (!o.token.empty() && !open) {
+      // <img> tags cannot send headers: pictures may carry the token in the query.
+      const bool picture = route != nullptr && (route->pattern == "/v1/images/catalogue" || route->pattern == "/v1/items/{id}/image");
+      const bool query_token = picture && req.param("token") == o.token;
+      if (!query_token && !bearer_matches(req.header("Authorization"), o.token)) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        send_error(res, 401, req.has_header("Authorization") ? "wrong token" : "missing token: send 'Authorization: Bearer TOKEN'");
+        return Admission::kRespond;
+      }
+    }
+    if (route == nullptr) {
+      if (!allowed.empty()) {
+        res.set_header("Allow", allowed);
+        send_error(res, 405, "method " + req.method + " not allowed on " + req.path + " (allowed: " + allowed + ")");
+      } else {
+        send_error(res, 404, "no route for " + req.method + " " + req.path);
+      }
+      return Admission::kRespond;
+    }
+    req.route = route->pattern;
+    const std::string encoding = lower(req.header("Content-Encoding"));
+    if (!encoding.empty() && encoding != "identity") {
+      // Decompression would bypass the body limit (a small gzip can expand to gigabytes).
+      send_error(res, 415, "Content-Encoding '" + encoding + "' is not accepted: send the body uncompressed");
+      return Admission::kRespond;
+    }
+    if (!route->at_once) return Admission::kReadBody;
+    req.matches = *match(route->pattern, req.path);
+    run(*route, req, res);
+    return Admission::kRespond;
+  }
+
+  // On a request thread, with the whole request.
+  void handle(HttpRequest& req, HttpResponse& res) {
+    std::string allowed;
+    const Route* route = find_route(req, allowed);
+    req.matches = *match(route->pattern, req.path);
+    run(*route, req, res);
+  }
+
+  void done(const HttpRequest& req, const HttpResponse& res, double seconds) {
+    const std::string route = req.route.empty() ? "other" : req.route;
+    metrics.request(route, res.status, seconds);
+    if (o.log) std::fprintf(stderr, "serve: %s %s %d %.2f ms\n", req.method.c_str(), route.c_str(), res.status, 1000 * seconds);
+  }
+
+  void add(std::string method, std::string pattern, std::function<json(const HttpRequest&, HttpResponse&)> body,
+           bool at_once = false, bool open = false) {
+    routes.push_back({std::move(method), std::move(pattern), std::move(body), at_once, open});
+  }
+
   void install() {
-    http.set_tcp_nodelay(true);  // measured here: 147 req/s with Nagle on, 15,000 with it off
-    http.set_payload_max_length(o.max_body_bytes);
-    http.set_keep_alive_timeout(o.keep_alive_seconds);
-    http.set_read_timeout(10, 0);
-    http.set_write_timeout(10, 0);
-    const int threads = o.http_threads;
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-
-    // Before the body is read: auth, compressed bodies, declared sizes.
-    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      request_start = Clock::now();
-      if (!o.token.empty() && !is_health(req.path) && req.path != "/") {
-        // <img> tags cannot send headers: catalogue pictures may carry the token in the query.
-        const bool picture = req.path == "/v1/images/catalogue" || route_of(req.path) == "/v1/items/{id}/image";
-        const bool query_token = picture && req.get_param_value("token") == o.token;
-        if (!query_token && req.get_header_value("Authorization") != "Bearer " + o.token) {
-          res.set_header("WWW-Authenticate", "Bearer");
-          send_error(res, 401, req.has_header("Authorization") ? "wrong token" : "missing token: send 'Authorization: Bearer TOKEN'");
-          return httplib::Server::HandlerResponse::Handled;
-        }
-      }
-      const std::string encoding = lower(req.get_header_value("Content-Encoding"));
-      if (!encoding.empty() && encoding != "identity") {
-        // Decompression would bypass the body limit (a small gzip can expand to gigabytes).
-        send_error(res, 415, "Content-Encoding '" + encoding + "' is not accepted: send the body uncompressed");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (req.has_header("Content-Length")) {
-        const std::string length = req.get_header_value("Content-Length");
-        char* end = nullptr;
-        const unsigned long long n = std::strtoull(length.c_str(), &end, 10);
-        if (end == length.c_str() || n > o.max_body_bytes) {
-          send_error(res, 413, status_message(413, o));
-          return httplib::Server::HandlerResponse::Handled;
-        }
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-    http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (res.body.empty()) {
-        send_error(res, res.status, res.status == 404 ? "no route for " + req.method + " " + req.path : status_message(res.status, o));
-      }
-    });
-    http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-      const double seconds = std::chrono::duration<double>(Clock::now() - request_start).count();
-      const std::string route = route_of(req.path);
-      metrics.request(route, res.status, seconds);
-      if (o.log) std::fprintf(stderr, "serve: %s %s %d %.2f ms\n", req.method.c_str(), route.c_str(), res.status, 1000 * seconds);
-    });
-
-    http.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(shop_page(), "text/html; charset=utf-8"); });
-    auto live = route([](const httplib::Request&, httplib::Response&) { return json{{"status", "live"}}; });
-    http.Get("/healthz", live);
-    http.Get("/v2/health/live", live);
-    auto ready = route([this](const httplib::Request&, httplib::Response& res) {
+    add("GET", "/", [](const HttpRequest&, HttpResponse& res) {
+      res.set_content(shop_page(), "text/html; charset=utf-8");
+      return json();
+    }, true, true);
+    auto live = [](const HttpRequest&, HttpResponse&) { return json{{"status", "live"}}; };
+    add("GET", "/healthz", live, true, true);
+    add("GET", "/v2/health/live", live, true, true);
+    auto ready = [this](const HttpRequest&, HttpResponse& res) {
       const auto loaded = models.all();
       if (loaded.empty()) res.status = 503;
       return json{{"status", loaded.empty() ? "not ready: no model loaded" : "ready"}, {"models", loaded.size()}};
-    });
-    http.Get("/readyz", ready);
-    http.Get("/v2/health/ready", ready);
-    http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    };
+    add("GET", "/readyz", ready, true, true);
+    add("GET", "/v2/health/ready", ready, true, true);
+    add("GET", "/metrics", [this](const HttpRequest&, HttpResponse& res) {
+      metrics.set_http(http->stats());
       res.set_content(metrics.render(), "text/plain; version=0.0.4");
-    });
-    http.Get("/v1/models", route([this](const httplib::Request&, httplib::Response&) {
+      return json();
+    }, true);
+    add("GET", "/v1/models", [this](const HttpRequest&, HttpResponse&) {
       json list = json::array();
       for (const auto& m : models.all()) list.push_back(m->describe());
       return json{{"models", list}};
-    }));
-    http.Post("/v1/recommend", route([this](const httplib::Request& req, httplib::Response&) { return recommend(req); }));
-    http.Post(R"(/v1/items/([^/]+)/similar)", route([this](const httplib::Request& req, httplib::Response&) { return item_similar(req); }));
-    http.Post("/v1/images/classify", route([this](const httplib::Request& req, httplib::Response&) { return classify(req); }));
-    http.Post("/v1/images/similar", route([this](const httplib::Request& req, httplib::Response&) { return images_similar(req); }));
-    http.Post("/v1/reviews/analyze", route([this](const httplib::Request& req, httplib::Response&) { return analyze(req); }));
-    http.Post("/v1/questions/answer", route([this](const httplib::Request& req, httplib::Response&) { return answer(req); }));
-    http.Get("/v1/images/catalogue/list", route([this](const httplib::Request& req, httplib::Response&) { return catalogue_list(req); }));
-    http.Get("/v1/images/catalogue", route([this](const httplib::Request& req, httplib::Response& res) {
+    }, true);
+    add("POST", "/v1/recommend", [this](const HttpRequest& req, HttpResponse&) { return recommend(req); });
+    add("POST", "/v1/items/{id}/similar", [this](const HttpRequest& req, HttpResponse&) { return item_similar(req); });
+    add("POST", "/v1/images/classify", [this](const HttpRequest& req, HttpResponse&) { return classify(req); });
+    add("POST", "/v1/images/similar", [this](const HttpRequest& req, HttpResponse&) { return images_similar(req); });
+    add("POST", "/v1/reviews/analyze", [this](const HttpRequest& req, HttpResponse&) { return analyze(req); });
+    add("POST", "/v1/questions/answer", [this](const HttpRequest& req, HttpResponse&) { return answer(req); });
+    add("GET", "/v1/images/catalogue/list", [this](const HttpRequest& req, HttpResponse&) { return catalogue_list(req); });
+    add("GET", "/v1/images/catalogue", [this](const HttpRequest& req, HttpResponse& res) {
       catalogue_image(req, res);
       return json();
-    }));
-    http.Get(R"(/v1/items/([^/]+)/image)", route([this](const httplib::Request& req, httplib::Response& res) {
+    });
+    add("GET", "/v1/items/{id}/image", [this](const HttpRequest& req, HttpResponse& res) {
       item_image(req, res);
       return json();
-    }));
-    http.Post("/v1/admin/reload", route([this](const httplib::Request& req, httplib::Response&) { return reload(req); }));
+    });
+    add("POST", "/v1/admin/reload", [this](const HttpRequest& req, HttpResponse&) { return reload(req); });
+
+    HttpOptions h;
+    h.host = o.host;
+    h.port = o.port;
+    h.io_threads = o.io_threads;
+    h.request_threads = o.http_threads;
+    h.max_body_bytes = o.max_body_bytes;
+    h.max_body_total = std::max(o.max_body_total, o.max_body_bytes);
+    h.max_connections = o.max_connections;
+    h.header_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.header_timeout_seconds * 1000));
+    h.body_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.body_timeout_seconds * 1000));
+    HttpHandlers handlers;
+    handlers.admit = [this](HttpRequest& req, HttpResponse& res) { return admit(req, res); };
+    handlers.handle = [this](HttpRequest& req, HttpResponse& res) { handle(req, res); };
+    handlers.essential = [](const HttpRequest& req) { return is_health(req.path); };
+    handlers.error = [](HttpResponse& res, int status, const std::string& message) { send_error(res, status, message); };
+    handlers.done = [this](const HttpRequest& req, const HttpResponse& res, double seconds) { done(req, res, seconds); };
+    http = std::make_unique<HttpServer>(h, handlers);
   }
 };
 
@@ -550,18 +614,10 @@ Server::Server(ServeOptions options, ModelRegistry& models, Metrics& metrics)
 
 Server::~Server() = default;
 
-int Server::bind() {
-  const int port = impl_->o.port == 0 ? impl_->http.bind_to_any_port(impl_->o.host)
-                                      : (impl_->http.bind_to_port(impl_->o.host, impl_->o.port) ? impl_->o.port : -1);
-  if (port < 0) {
-    throw Error("serve: cannot listen on " + impl_->o.host + ":" + std::to_string(impl_->o.port) +
-                " (in use, or not an address of this host)");
-  }
-  return port;
-}
+int Server::bind() { return impl_->http->bind(); }
 
-void Server::run() { impl_->http.listen_after_bind(); }
+void Server::run() { impl_->http->run(); }
 
-void Server::stop() { impl_->http.stop(); }
+void Server::stop() { impl_->http->stop(); }
 
 }  // namespace deepcart::serve

@@ -1,10 +1,11 @@
 // deepcart's HTTP server: every model it was given, behind one JSON API, plus the shop page at
 // `/`. Health and readiness routes (also under Triton's /v2/health/...), Prometheus metrics,
 // micro-batched inference, atomic hot reload, body/pixel/nesting/batch limits, optional bearer
-// token, and a graceful stop that lets requests in flight finish.
+// token, and a graceful stop that lets requests in flight finish. The transport is http.h.
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 
@@ -24,11 +25,15 @@ struct ServeOptions {
   int64_t max_k = 1000;                    // recommendations and look-alikes per request
   size_t max_text_bytes = 20000;           // one review or question
   data::ImageLimits image_limits{8 << 20, 4'000'000};  // encoded bytes, pixels (from the header)
-  // Connections served at once. cpp-httplib keeps a thread per keep-alive connection, so a
-  // client with more connections than threads waits up to keep_alive_seconds for one: with 16
-  // wrk connections, 8 threads gave /v1/recommend a p99 of 10.1 ms, 16 or 32 gave 6.6-8.5 ms.
+  // The transport is event-driven: connections cost no threads. Routes run on http_threads
+  // request threads; a request waiting for its micro-batch holds one, so keep it above the
+  // number of clients that send at once.
   int http_threads = 32;
-  int keep_alive_seconds = 2;              // also bounds how long stop() waits for idle connections
+  int io_threads = 1;                      // event loops (accept, parse, write)
+  int max_connections = 1000;              // over it, only the health routes are answered
+  size_t max_body_total = 64 << 20;        // all request bodies held at once (503 above)
+  double header_timeout_seconds = 10;      // a request's head, from connect or the last response
+  double body_timeout_seconds = 30;        // its body, after the head
   bool log = true;                         // one line per request on stderr
   std::string item_images;                 // optional CSV item_id,image (a PNG/JPEG path or fashion-mnist:SPLIT:N)
 };
@@ -48,6 +53,10 @@ class Server {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The answer to an unexpected exception in a route: its details go to stderr under a short
+// random id, and the JSON body returned holds only that id, never library internals.
+std::string internal_error_body(const std::string& request, const std::exception& e);
 
 // The shop page served at `/`: HTML, CSS and JS in one string, no external resources.
 const std::string& shop_page();

@@ -244,16 +244,34 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TextTrai
 
 TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
   if (file_.task != "text") throw Error(file_.source + ": expected a 'text' model, found '" + file_.task + "'");
-  model_ = TextNet(file_.hparams.get<TextOptions>());
-  file_.load_module("model/", *model_);
-  model_->eval();
-  auto blob = file_.blobs.find("tokenizer");
-  if (blob == file_.blobs.end()) throw Error(file_.source + ": no tokenizer in the model file");
-  tokenizer_ = Tokenizer::deserialize(blob->second);
-  labels_ = file_.meta.at("labels").get<std::vector<std::string>>();
-  task_ = text_task_named(file_.meta.value("text_task", "sentiment"));
-  threshold_ = file_.meta.value("threshold", 0.0f);
-  answers_ = file_.meta.value("answers", std::map<std::string, std::string>{});
+  file_.checked_load([this] {
+    check_hparams(file_.hparams, nlohmann::json(TextOptions{}), "text model");
+    const auto o = file_.hparams.get<TextOptions>();
+    auto blob = file_.blobs.find("tokenizer");
+    if (blob == file_.blobs.end()) throw Error("no tokenizer in the model file");
+    tokenizer_ = Tokenizer::deserialize(blob->second);
+    // Every token id the tokenizer can give must have an embedding row.
+    if (tokenizer_.vocab_size() > o.vocab) {
+      throw Error("the tokenizer has " + std::to_string(tokenizer_.vocab_size()) + " tokens, the network's "
+                  "hyper-parameter 'vocab' only " + std::to_string(o.vocab));
+    }
+    if (o.arch == "transformer" && tokenizer_.options().max_length > o.max_length) {
+      throw Error("the tokenizer keeps " + std::to_string(tokenizer_.options().max_length) +
+                  " tokens, the network has positions for only " + std::to_string(o.max_length));
+    }
+    labels_ = file_.meta.at("labels").get<std::vector<std::string>>();
+    if (static_cast<int64_t>(labels_.size()) != o.classes || o.classes < 1) {
+      throw Error("metadata 'labels': " + std::to_string(labels_.size()) + " names for " + std::to_string(o.classes) +
+                  " classes");
+    }
+    task_ = text_task_named(file_.meta.value("text_task", "sentiment"));
+    if (task_ == TextTask::kStars) numeric_labels(labels_);  // throws for a label that is not a number
+    threshold_ = file_.meta.value("threshold", 0.0f);
+    answers_ = file_.meta.value("answers", std::map<std::string, std::string>{});
+    model_ = TextNet(o);
+    file_.load_module("model/", *model_);
+    model_->eval();
+  });
 }
 
 TextClassifier TextClassifier::load(const std::string& path) { return TextClassifier(model_file_read(path, "text")); }

@@ -416,10 +416,17 @@ std::string TextReadReport::summary() const {
 TextSet read_text_set(const std::string& path, const TextColumns& columns,
                       const std::vector<std::string>& label_names, const std::string& group_col) {
   if (columns.text.empty()) throw Error(path + ": expected at least one text column, found none");
-  if (has_extension(path, ".jsonl") || has_extension(path, ".ndjson")) {
-    return read_jsonl(path, columns, label_names, group_col);
+  for (const std::string& name : wanted_columns(columns, group_col)) {
+    if (name.empty()) throw Error(path + ": expected a column name, found an empty one");
   }
-  return read_csv(path, columns, label_names, group_col);
+  TextSet set = has_extension(path, ".jsonl") || has_extension(path, ".ndjson")
+                    ? read_jsonl(path, columns, label_names, group_col)
+                    : read_csv(path, columns, label_names, group_col);
+  if (set.texts.empty()) {
+    throw Error(path + ": no usable rows: expected texts" + std::string(columns.label.empty() ? "" : " with labels") +
+                ", found " + set.report.summary());
+  }
+  return set;
 }
 
 TextSplit stratified_split(const std::vector<int64_t>& labels, double valid_fraction,

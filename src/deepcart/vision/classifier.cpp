@@ -225,18 +225,40 @@ ImageClassifier::ImageClassifier(ModelFile file, bool fuse) : file_(std::move(fi
   if (file_.task != "vision") {
     throw Error(file_.source + ": expected a 'vision' model, found '" + file_.task + "'");
   }
-  model_ = VisionNet(file_.hparams.get<VisionOptions>());
-  file_.load_module("model/", *model_);
-  model_->eval();
-  if (fuse) model_->fuse_batchnorm();
-  classes_ = file_.meta.at("classes").get<std::vector<std::string>>();
-  attributes_ = file_.meta.value("attributes", std::vector<std::string>{});
-  thresholds_ = file_.meta.value("thresholds", std::vector<float>(attributes_.size(), 0.5f));
-  const auto mean = file_.meta.at("mean").get<std::vector<float>>();
-  const auto std = file_.meta.at("std").get<std::vector<float>>();
-  const int64_t c = static_cast<int64_t>(mean.size());
-  mean_ = torch::tensor(mean).reshape({1, c, 1, 1});
-  std_ = torch::tensor(std).reshape({1, c, 1, 1});
+  file_.checked_load([this, fuse] {
+    check_hparams(file_.hparams, nlohmann::json(VisionOptions{}), "vision model");
+    const auto o = file_.hparams.get<VisionOptions>();
+    // Requests are resized to rows x cols: those bound the memory of every prediction.
+    if (o.channels != 1 && o.channels != 3) throw Error("hyper-parameter 'channels': expected 1 or 3, found " + std::to_string(o.channels));
+    if (o.rows < 1 || o.rows > 2048 || o.cols < 1 || o.cols > 2048) {
+      throw Error("hyper-parameters 'rows' and 'cols': expected 1 to 2048, found " + std::to_string(o.rows) + " x " +
+                  std::to_string(o.cols));
+    }
+    classes_ = file_.meta.at("classes").get<std::vector<std::string>>();
+    attributes_ = file_.meta.value("attributes", std::vector<std::string>{});
+    thresholds_ = file_.meta.value("thresholds", std::vector<float>(attributes_.size(), 0.5f));
+    if (static_cast<int64_t>(classes_.size()) != o.classes || o.classes < 1) {
+      throw Error("metadata 'classes': " + std::to_string(classes_.size()) + " names for " + std::to_string(o.classes) +
+                  " classes");
+    }
+    if (static_cast<int64_t>(attributes_.size()) != o.attributes || thresholds_.size() != attributes_.size()) {
+      throw Error("metadata 'attributes': " + std::to_string(attributes_.size()) + " names and " +
+                  std::to_string(thresholds_.size()) + " thresholds for " + std::to_string(o.attributes) + " attributes");
+    }
+    const auto mean = file_.meta.at("mean").get<std::vector<float>>();
+    const auto std = file_.meta.at("std").get<std::vector<float>>();
+    if (static_cast<int64_t>(mean.size()) != o.channels || std.size() != mean.size()) {
+      throw Error("metadata 'mean' and 'std': expected " + std::to_string(o.channels) + " values each, found " +
+                  std::to_string(mean.size()) + " and " + std::to_string(std.size()));
+    }
+    model_ = VisionNet(o);
+    file_.load_module("model/", *model_);
+    model_->eval();
+    if (fuse) model_->fuse_batchnorm();
+    const int64_t c = static_cast<int64_t>(mean.size());
+    mean_ = torch::tensor(mean).reshape({1, c, 1, 1});
+    std_ = torch::tensor(std).reshape({1, c, 1, 1});
+  });
 }
 
 ImageClassifier ImageClassifier::load(const std::string& path) {

@@ -46,12 +46,24 @@ void LookAlikeIndex::save(const std::string& path) const {
 LookAlikeIndex LookAlikeIndex::load(const std::string& path) {
   ModelFile f = model_file_read(path, "vision-index");
   LookAlikeIndex index;
-  index.embeddings_ = f.tensor("embeddings");
-  index.labels_ = f.tensor("labels");
-  index.ids_ = f.meta.at("ids").get<std::vector<std::string>>();
-  index.classes_ = f.meta.at("classes").get<std::vector<std::string>>();
-  index.model_checksum_ = f.meta.at("model").get<std::string>();
-  index.rebuild();
+  f.checked_load([&] {
+    index.ids_ = f.meta.at("ids").get<std::vector<std::string>>();
+    index.classes_ = f.meta.at("classes").get<std::vector<std::string>>();
+    index.model_checksum_ = f.meta.at("model").get<std::string>();
+    const auto n = static_cast<int64_t>(index.ids_.size());
+    index.embeddings_ = f.tensor("embeddings", at::kFloat, {n, -1});
+    index.labels_ = f.tensor("labels", at::kLong, {n});
+    const int64_t* label = index.labels_.data_ptr<int64_t>();
+    const auto classes = static_cast<int64_t>(index.classes_.size());
+    for (int64_t i = 0; i < n; ++i) {
+      if (label[i] < 0 || label[i] >= classes) {
+        throw Error("tensor 'labels': entry " + std::to_string(i) + " is class " + std::to_string(label[i]) +
+                    ", expected 0 to " + std::to_string(classes - 1));
+      }
+    }
+    if (n == 0 || index.embeddings_.size(1) == 0) throw Error("tensor 'embeddings': the catalogue is empty");
+    index.rebuild();
+  });
   return index;
 }
 
