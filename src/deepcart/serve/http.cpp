@@ -430,6 +430,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // An answer from the transport itself; the connection closes after it when a body is unread.
   void refuse(int status, const std::string& message) {
+    // A body cut short is dropped now, not when the connection finally closes.
+    if (parser_) parser_->get().body() = BudgetedBody::value_type();
     res_ = HttpResponse{};
     h().error(res_, status, message);
     if (status == 400 || status == 431)
