@@ -87,7 +87,7 @@ async def normal_client(port, token, seconds, results):
     n = 0
     while time.monotonic() < end:
         for path, method, body in (("/healthz", "GET", b""),
-                                   ("/v1/recommend", "POST", json.dumps({"user": f"u{n % 1500 + 1:05d}", "k": 10}).encode())):
+                                   ("/v1/recommend", "POST", json.dumps({"model": "rec-sasrec", "user": f"u{n % 1500 + 1:05d}", "k": 10}).encode())):
             t0 = time.monotonic()
             try:
                 status = await asyncio.wait_for(request(reader, writer, method, path, body, token), timeout=30)

@@ -510,6 +510,24 @@ TEST_F(ServeTest, ChunkedBodiesMeetTheSameLimitWhileBeingRead) {
   EXPECT_NE(metrics->body.find("deepcart_http_body_bytes_held 0\n"), std::string::npos) << "the body's memory went back";
 }
 
+TEST_F(ServeTest, ChunkedBodiesUnderTheLimitArriveWhole) {
+  // 600 KB of JSON in 10 KB chunks: read into fixed blocks and joined in order.
+  const std::string body = std::string(600 * 1024, ' ') + R"({"user": "u00001", "k": 4})";
+  Raw c(port_);
+  std::string request = std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kToken +
+                        "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t at = 0; at < body.size(); at += 10240) {
+    const std::string part = body.substr(at, 10240);
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", part.size());
+    request += size + part + "\r\n";
+  }
+  ASSERT_TRUE(c.send(request + "0\r\n\r\n"));
+  const std::string response = c.read_until("\"source\"", 10);
+  EXPECT_EQ(status_line(response), "HTTP/1.1 200 OK") << response.substr(0, 300);
+  EXPECT_NE(response.find("\"user\":\"u00001\""), std::string::npos) << response.substr(0, 300);
+}
+
 TEST_F(ServeTest, RouteAndTokenAreCheckedBeforeAnyBodyByte) {
   // Only the head is sent: each answer comes without waiting for the announced body.
   for (const auto& [head, status] : std::vector<std::pair<std::string, std::string>>{

@@ -81,9 +81,14 @@ class BodyBudget {
   std::atomic<size_t> used_{0};
 };
 
-// A string body for Beast's parser whose capacity is charged to a BodyBudget before it grows.
-// The charge stays with the value (it moves with it) until release() or destruction.
+// A string body for Beast's parser whose memory is charged to a BodyBudget before it is
+// allocated. A body of declared length is allocated once, at its size. A chunked one is read
+// into fixed blocks (never a growing buffer, whose copies and freed predecessors would use up to
+// three times the body) and joined once it is complete. The charge stays with the value (it
+// moves with it) until release() or destruction.
 struct BudgetedBody {
+  static constexpr size_t kBlock = 256 << 10;
+
   class value_type {
    public:
     value_type() = default;
@@ -99,22 +104,62 @@ struct BudgetedBody {
     value_type& operator=(const value_type&) = delete;
     ~value_type() { release(); }
 
-    void attach(BodyBudget* budget, size_t limit) {
-      budget_ = budget;
-      limit_ = limit;
-    }
-    // Room for `size` bytes, growing geometrically up to the limit; false when the shared
-    // budget cannot cover the growth.
-    bool reserve(size_t size) {
-      if (size <= text.capacity()) return true;
-      const size_t want = std::max(size, std::min(limit_, 2 * text.capacity()));
-      if (budget_ != nullptr && want > charged_) {
-        if (!budget_->take(want - charged_)) return false;
-        charged_ = want;
-      }
-      text.reserve(want);
+    void attach(BodyBudget* budget) { budget_ = budget; }
+
+    // A declared length: one allocation of that size.
+    bool reserve_exact(size_t size) {
+      if (!charge(size)) return false;
+      text.reserve(size);
       return true;
     }
+
+    template <class ConstBuffers>
+    bool append(const ConstBuffers& buffers) {
+      const size_t n = asio::buffer_size(buffers);
+      if (blocks_.empty() && text.size() + n <= text.capacity()) {
+        const size_t at = text.size();
+        text.resize(at + n);
+        asio::buffer_copy(asio::buffer(&text[at], n), buffers);
+        return true;
+      }
+      beast::buffers_suffix<ConstBuffers> rest(buffers);
+      size_t done = 0;
+      while (done < n) {
+        if (blocks_.empty() || blocks_.back().size() == kBlock) {
+          if (!charge(kBlock)) return false;
+          blocks_.emplace_back();
+          blocks_.back().reserve(kBlock);
+          block_bytes_ += kBlock;
+        }
+        std::string& block = blocks_.back();
+        const size_t take = std::min(n - done, kBlock - block.size());
+        const size_t at = block.size();
+        block.resize(at + take);
+        asio::buffer_copy(asio::buffer(&block[at], take), rest);
+        rest.consume(take);
+        done += take;
+      }
+      return true;
+    }
+
+    // Joins the blocks into `text`; false when the budget cannot cover the joined copy.
+    bool join() {
+      if (blocks_.empty()) return true;
+      size_t total = text.size();
+      for (const auto& b : blocks_) total += b.size();
+      if (!charge(total)) return false;
+      std::string joined;
+      joined.reserve(total);
+      joined += text;
+      for (const auto& b : blocks_) joined += b;
+      text = std::move(joined);
+      blocks_.clear();
+      blocks_.shrink_to_fit();
+      uncharge(block_bytes_);
+      block_bytes_ = 0;
+      return true;
+    }
+
     void release() {
       if (budget_ != nullptr && charged_ > 0) budget_->give(charged_);
       charged_ = 0;
@@ -123,16 +168,28 @@ struct BudgetedBody {
     std::string text;
 
    private:
+    bool charge(size_t n) {
+      if (budget_ != nullptr && !budget_->take(n)) return false;
+      charged_ += n;
+      return true;
+    }
+    void uncharge(size_t n) {
+      if (budget_ != nullptr) budget_->give(n);
+      charged_ -= n;
+    }
     void take_from(value_type& other) {
       text = std::move(other.text);
+      blocks_ = std::move(other.blocks_);
       budget_ = other.budget_;
-      limit_ = other.limit_;
       charged_ = other.charged_;
+      block_bytes_ = other.block_bytes_;
       other.charged_ = 0;
+      other.block_bytes_ = 0;
     }
+    std::vector<std::string> blocks_;
     BodyBudget* budget_ = nullptr;
-    size_t limit_ = 0;
     size_t charged_ = 0;
+    size_t block_bytes_ = 0;
   };
 
   static std::uint64_t size(const value_type& body) { return body.text.size(); }
@@ -144,24 +201,24 @@ struct BudgetedBody {
 
     void init(const boost::optional<std::uint64_t>& length, beast::error_code& ec) {
       ec = {};
-      if (length && !body_.reserve(static_cast<size_t>(*length))) ec = asio::error::no_buffer_space;
+      if (length && !body_.reserve_exact(static_cast<size_t>(*length)))
+        ec = asio::error::no_buffer_space;
     }
 
     template <class ConstBuffers>
     std::size_t put(const ConstBuffers& buffers, beast::error_code& ec) {
-      const size_t n = asio::buffer_size(buffers);
-      const size_t at = body_.text.size();
-      if (!body_.reserve(at + n)) {
+      ec = {};
+      if (!body_.append(buffers)) {
         ec = asio::error::no_buffer_space;
         return 0;
       }
-      body_.text.resize(at + n);
-      asio::buffer_copy(asio::buffer(&body_.text[at], n), buffers);
-      ec = {};
-      return n;
+      return asio::buffer_size(buffers);
     }
 
-    void finish(beast::error_code& ec) { ec = {}; }
+    void finish(beast::error_code& ec) {
+      ec = {};
+      if (!body_.join()) ec = asio::error::no_buffer_space;
+    }
 
    private:
     value_type& body_;
@@ -360,7 +417,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (!body_pending_) return dispatch();
     parser_->body_limit(static_cast<std::uint64_t>(o().max_body_bytes));
-    parser_->get().body().attach(&server_->budget, o().max_body_bytes);
+    parser_->get().body().attach(&server_->budget);
     const auto expect = msg[bhttp::field::expect];
     if (iequals(std::string_view(expect.data(), expect.size()), "100-continue"))
       return send_continue();

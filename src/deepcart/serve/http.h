@@ -57,7 +57,7 @@ struct HttpOptions {
   int io_threads = 1;        // event loops: accept, parse, write
   int request_threads = 32;  // run the routes; one waiting for its micro-batch holds a thread
   size_t max_body_bytes = 8 << 20;   // per request, whatever the transfer encoding
-  size_t max_body_total = 64 << 20;  // all request bodies being received or handled at once
+  size_t max_body_total = 32 << 20;  // all request bodies being received or handled at once
   size_t max_header_bytes = 16 << 10;
   int max_connections = 1000;  // over it only essential routes; 64 more are closed at once
   // From the moment the server waits for a request (a new connection, or the previous response

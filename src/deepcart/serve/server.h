@@ -31,7 +31,7 @@ struct ServeOptions {
   int http_threads = 32;
   int io_threads = 1;                      // event loops (accept, parse, write)
   int max_connections = 1000;              // over it, only the health routes are answered
-  size_t max_body_total = 64 << 20;        // all request bodies held at once (503 above)
+  size_t max_body_total = 32 << 20;        // all request bodies held at once (503 above)
   double header_timeout_seconds = 10;      // a request's head, from connect or the last response
   double body_timeout_seconds = 30;        // its body, after the head
   bool log = true;                         // one line per request on stderr
