@@ -523,7 +523,7 @@ TEST_F(ServeTest, ChunkedBodiesUnderTheLimitArriveWhole) {
     request += size + part + "\r\n";
   }
   ASSERT_TRUE(c.send(request + "0\r\n\r\n"));
-  const std::string response = c.read_until("\"source\"", 10);
+  const std::string response = c.read_until("\"version\"", 10);
   EXPECT_EQ(status_line(response), "HTTP/1.1 200 OK") << response.substr(0, 300);
   EXPECT_NE(response.find("\"user\":\"u00001\""), std::string::npos) << response.substr(0, 300);
 }
