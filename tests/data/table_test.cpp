@@ -310,17 +310,7 @@ TEST_F(TableTest, HeaderlessColumnsAreNamedByPosition) {
 namespace deepcart::data {
 namespace {
 
-class TableHostileInput : public ::deepcart::test_data::TempDirTest {
- protected:
-  static std::string error_of(const std::string& path, const TableOptions& options) {
-    try {
-      read_table(path, options);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "no error";
-  }
-};
+class TableHostileInput : public TableTest {};
 
 TEST_F(TableHostileInput, ANumberOutOfItsRangeNamesLineAndColumn) {
   // 1e26 used to be cast to int64 (undefined behaviour) and sorted first.
