@@ -50,6 +50,7 @@ void run_server(serve::ServeOptions options, serve::BatchOptions batch,
     if (const char* env = std::getenv("DEEPCART_TOKEN")) options.token = env;
   }
   options.log = log && !quiet;
+  serve::check_serve_options(options);
   options.image_limits.max_pixels = max_pixels;
   batch.max_delay = std::chrono::microseconds(static_cast<int64_t>(delay_ms * 1000));
   // SIGTERM and SIGINT only write a byte to a pipe (async-signal-safe); a thread reading the

@@ -384,3 +384,16 @@ TEST_F(CliTest, InspectReadsTheDemoLogWithItsEmptyCells) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(CliTest, ServeRefusesImpossibleLimitsBeforeLoadingModels) {
+  Result cap = run("serve --model x=" + dir_ + "/none.dcm --max-connections 0 --port 0");
+  EXPECT_EQ(cap.code, 2);
+  EXPECT_EQ(cap.out, "deepcart: error: serve: --max-connections: expected at least 1, found 0\n");
+  Result timeout = run("serve --model x=" + dir_ + "/none.dcm --header-timeout 0 --port 0");
+  EXPECT_EQ(timeout.code, 2);
+  EXPECT_EQ(timeout.out, "deepcart: error: serve: --header-timeout and --body-timeout: expected a positive number of seconds\n");
+}
+
+}  // namespace

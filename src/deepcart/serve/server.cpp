@@ -177,6 +177,15 @@ std::string internal_error_body(const std::string& request, const std::exception
   return dump(json{{"error", "internal error (id " + id + "; the server log has the details)"}, {"id", id}});
 }
 
+void check_serve_options(const ServeOptions& o) {
+  if (o.http_threads < 1 || o.io_threads < 1) throw Error("serve: --http-threads and --io-threads: expected at least 1");
+  if (o.max_connections < 1) throw Error("serve: --max-connections: expected at least 1, found " + std::to_string(o.max_connections));
+  if (!(o.header_timeout_seconds > 0) || !(o.body_timeout_seconds > 0)) {
+    throw Error("serve: --header-timeout and --body-timeout: expected a positive number of seconds");
+  }
+  if (o.max_body_bytes < 1) throw Error("serve: --max-body: expected at least 1 byte");
+}
+
 struct Server::Impl {
   ServeOptions o;
   ModelRegistry& models;
@@ -587,6 +596,7 @@ struct Server::Impl {
     });
     add("POST", "/v1/admin/reload", [this](const HttpRequest& req, HttpResponse&) { return reload(req); });
 
+    check_serve_options(o);
     HttpOptions h;
     h.host = o.host;
     h.port = o.port;

@@ -54,6 +54,10 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
+// Throws Error naming the flag for options no server can run with (no threads, a cap of 0, a
+// timeout of 0); run before any model is loaded.
+void check_serve_options(const ServeOptions& options);
+
 // The answer to an unexpected exception in a route: its details go to stderr under a short
 // random id, and the JSON body returned holds only that id, never library internals.
 std::string internal_error_body(const std::string& request, const std::exception& e);
