@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs every Debian package deepcart needs to build, test and benchmark.
-# Idempotent and non-interactive; fast (no apt-get at all) when everything is present.
+# Installs everything deepcart needs to build, test and benchmark: Debian packages, and the
+# engine (LibTorch from the pinned PyPI torch wheel, with CUDA) in the project's .venv.
+# Idempotent and non-interactive; fast (no apt-get, no pip) when everything is present.
 set -euo pipefail
 
 packages=(
   # build
   cmake g++ make ninja-build pkg-config git
-  # engine: LibTorch C++ API, fast BLAS, c10d Gloo headers
-  libtorch-dev libopenblas0-pthread libgloo-dev
+  # Python for the engine's virtual environment; OpenBLAS for FAISS; c10d Gloo headers (the
+  # torch wheel has Gloo compiled in but ships none of its headers)
+  python3 python3-venv libopenblas0-pthread libgloo-dev
   # CLI, JSON, logging
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   # HTTP server (Boost.Beast and Asio, header-only); cpp-httplib is the API tests' client
@@ -26,7 +28,7 @@ packages=(
 
 # Peers for the side-by-side benchmarks (bench/): only with --bench.
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(python3-torch python3-torchvision fasttext wrk)
+  packages+=(fasttext wrk)
 fi
 
 missing=()
@@ -45,4 +47,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all ${#packages[@]} packages present"
+fi
+
+# The engine: LibTorch from the PyPI torch wheel, pinned to the version the GPU machine has, so
+# one source tree builds on both. It brings its CUDA libraries (cuBLAS, cuDNN, NCCL, ...) as
+# pip packages, so LibTorch loads the same on a machine with no GPU. CMake finds it through
+# torch.utils.cmake_prefix_path (see CMakeLists.txt). The PyTorch-Python peers of the
+# benchmarks use the same wheel.
+TORCH_VERSION=2.11.0
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="$ROOT/.venv"
+have_torch() {
+  "$VENV/bin/python3" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" \
+    2>/dev/null
+}
+if ! have_torch; then
+  echo "setup: installing torch==$TORCH_VERSION (LibTorch with CUDA, about 3 GB) into $VENV"
+  # Debian's python3 without its venv module leaves a half-made folder behind: start clean.
+  [ -x "$VENV/bin/python3" ] || { rm -rf "$VENV"; python3 -m venv "$VENV"; }
+  "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check "torch==$TORCH_VERSION" numpy
+  have_torch || { echo "setup: torch $TORCH_VERSION did not install into $VENV" >&2; exit 1; }
+else
+  echo "setup: torch $TORCH_VERSION present in $VENV"
 fi

@@ -1,5 +1,7 @@
 #include "cli_common.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +9,7 @@
 #include <sstream>
 
 #include "deepcart/core/context.h"
+#include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 
 namespace deepcart::cli {
@@ -21,11 +24,50 @@ void add_common(CLI::App* app, Common& c) {
   app->add_flag("--quiet,-q", c.quiet, "no progress output");
 }
 
+void add_device(CLI::App* app, Common& c, bool precision) {
+  app->add_option("--device", c.device,
+                  "where to compute: auto (the first GPU when there is one, else the CPU), cpu, cuda or cuda:N")
+      ->capture_default_str();
+  if (precision) {
+    app->add_option("--precision", c.precision,
+                    "fp32, or bf16: autocast matrix products and convolutions to bfloat16 (GPU)")
+        ->capture_default_str();
+  }
+}
+
+namespace {
+char** g_argv = nullptr;
+
+// Idle OpenMP workers of LibTorch's libgomp spin for 300,000 rounds before they sleep, so two
+// programs sharing the cores starve each other (NeuMF: 24% of its solo speed each). A spin of
+// 1,000 rounds keeps solo speed and gives each of two programs on 2 cores over half of it
+// (bench/RESULTS.md, "Sharing the CPU"). libgomp reads the setting when it loads, before main,
+// so the program restarts itself once with it set. OMP_WAIT_POLICY or GOMP_SPINCOUNT in the
+// environment are left as they are.
+constexpr const char* kSpinCount = "1000";
+
+void settle_openmp_wait() {
+  if (g_argv == nullptr || std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  setenv("GOMP_SPINCOUNT", kSpinCount, 1);
+  std::cout.flush();
+  std::cerr.flush();
+  execv("/proc/self/exe", g_argv);  // returns only on failure: then run as we are
+}
+}  // namespace
+
+void remember_command_line(char** argv) { g_argv = argv; }
+
 void init_context(const Common& c) {
+  settle_openmp_wait();
   ContextOptions options;
   options.threads = c.threads;
   options.seed = c.seed;
+  // Checked first, so a wrong --device fails before any data is read.
+  const c10::Device device = resolve_device(c.device);
+  const c10::ScalarType precision = resolve_precision(c.precision);
   context_init(options);
+  context_set_device(device);
+  context_set_precision(precision);
 }
 
 void add_train_flags(CLI::App* app, TrainOptions& o) {

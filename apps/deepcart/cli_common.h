@@ -19,10 +19,17 @@ struct Common {
   uint64_t seed = 42;
   bool json = false;
   bool quiet = false;
+  std::string device = "cpu";      // --device, on the commands that compute
+  std::string precision = "fp32";  // --precision, on the commands that train
 };
 
 void add_common(CLI::App* app, Common& common);
-// Sets threads, BLAS threads and the seed; call first in every command callback.
+// main() hands over its command line, so init_context can restart the program once with
+// LibTorch's OpenMP settings in place (see cli_common.cpp).
+void remember_command_line(char** argv);
+// --device auto|cpu|cuda|cuda:N; with `precision`, also --precision fp32|bf16 (training).
+void add_device(CLI::App* app, Common& common, bool precision = false);
+// Sets threads, BLAS threads, the seed and the device; call first in every command callback.
 void init_context(const Common& common);
 // Training flags shared by every `train` command.
 void add_train_flags(CLI::App* app, TrainOptions& options);

@@ -271,6 +271,7 @@ void register_demo(CLI::App& app) {
   auto serve = std::make_shared<bool>(false);
   auto port = std::make_shared<int>(8080);
   add_common(cmd, *common);
+  add_device(cmd, *common, true);
   cmd->add_option("--out", *out, "output folder")->capture_default_str();
   cmd->add_option("--epochs", *epochs, "recommender epochs (early stopping on validation)")
       ->capture_default_str();

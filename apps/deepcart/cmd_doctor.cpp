@@ -9,18 +9,32 @@
 
 #include "cli_common.h"
 #include "deepcart/core/context.h"
+#include "deepcart/core/device.h"
+#include "deepcart/data/idx.h"
 
 namespace deepcart::cli {
 namespace {
 
-constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
 nlohmann::json doctor_report() {
   namespace fs = std::filesystem;
   BlasInfo blas = blas_info();
   nlohmann::json j;
   j["deepcart"] = DEEPCART_VERSION;
-  j["libtorch"] = TORCH_VERSION;
+  const EngineInfo engine = engine_info();
+  j["libtorch"] = engine.libtorch;
+  nlohmann::json gpus = nlohmann::json::array();
+  for (const auto& g : engine.gpus) {
+    gpus.push_back({{"index", g.index}, {"name", g.name}, {"memory_bytes", g.total_bytes},
+                    {"compute_capability", std::to_string(g.major) + "." + std::to_string(g.minor)}});
+  }
+  j["cuda"] = {{"built", engine.cuda_built}, {"version", engine.cuda_version}, {"gpus", gpus},
+               {"cudnn", engine.cudnn_version}, {"why_none", engine.gpus.empty() ? engine.gpu_error : ""}};
+  j["torch_blas"] = engine.blas;
+  j["openmp"] = {{"runtime", engine.openmp},
+                 {"OMP_WAIT_POLICY", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : ""},
+                 {"GOMP_SPINCOUNT", std::getenv("GOMP_SPINCOUNT") ? std::getenv("GOMP_SPINCOUNT") : ""}};
+  j["build"] = engine.build;
   j["cores"] = context_cores();
   j["threads"] = at::get_num_threads();
   j["interop_threads"] = at::get_num_interop_threads();
@@ -34,9 +48,9 @@ nlohmann::json doctor_report() {
   int fmnist_files = 0;
   for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                         "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
-    fmnist_files += fs::exists(fs::path(kFashionMnistDir) / f);
+    fmnist_files += fs::exists(fs::path(data::fashion_mnist_dir()) / f);
   }
-  j["fashion_mnist"] = {{"path", kFashionMnistDir}, {"present", fmnist_files == 4}};
+  j["fashion_mnist"] = {{"path", data::fashion_mnist_dir()}, {"present", fmnist_files == 4}};
   const std::string shared = shared_data_dir();
   j["shared_data"] = {{"path", shared}, {"present", fs::exists(fs::path(shared) / "README.md")}};
   char host[256] = {};
@@ -65,10 +79,33 @@ void register_doctor(CLI::App& app) {
     }
     const auto& b = r["blas"];
     std::printf("deepcart      %s\n", r["deepcart"].get<std::string>().c_str());
-    std::printf("LibTorch      %s\n", r["libtorch"].get<std::string>().c_str());
+    const auto& cuda = r["cuda"];
+    std::printf("LibTorch      %s, %s\n", r["libtorch"].get<std::string>().c_str(),
+                cuda["built"].get<bool>() ? ("built with CUDA " + cuda["version"].get<std::string>()).c_str()
+                                          : "CPU only (built without CUDA)");
+    if (cuda["gpus"].empty()) {
+      std::printf("GPUs          none: %s\n", cuda["why_none"].get<std::string>().c_str());
+    } else {
+      for (const auto& g : cuda["gpus"]) {
+        std::printf("GPU cuda:%d    %s, %.1f GiB, compute capability %s\n", g["index"].get<int>(),
+                    g["name"].get<std::string>().c_str(), g["memory_bytes"].get<double>() / (1 << 30),
+                    g["compute_capability"].get<std::string>().c_str());
+      }
+      const int64_t cudnn = cuda["cudnn"].get<int64_t>();
+      std::printf("cuDNN         %s\n", cudnn > 0 ? std::to_string(cudnn).c_str() : "not available");
+    }
+    std::printf("matrix BLAS   %s (LibTorch's own; %s)\n", r["torch_blas"].get<std::string>().c_str(),
+                r["build"].get<std::string>().c_str());
+    std::string waits;
+    for (const char* name : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"}) {
+      const std::string value = r["openmp"][name].get<std::string>();
+      if (!value.empty()) waits += std::string(waits.empty() ? "" : " ") + name + "=" + value;
+    }
+    std::printf("OpenMP        %s; idle workers: %s\n", r["openmp"]["runtime"].get<std::string>().c_str(),
+                waits.empty() ? "libgomp's default spin" : waits.c_str());
     std::printf("threads       %d LibTorch intra-op (of %d cores; --threads to change), %d inter-op\n",
                 r["threads"].get<int>(), r["cores"].get<int>(), r["interop_threads"].get<int>());
-    std::printf("BLAS          %s\n", b["library"].get<std::string>().c_str());
+    std::printf("libblas.so.3  %s (used by FAISS)\n", b["library"].empty() ? "not loaded" : b["library"].get<std::string>().c_str());
     if (b["openblas"].get<bool>()) {
       std::printf("              OpenBLAS %s; its pool: %d thread(s) (deepcart sets it; "
                   "DEEPCART_BLAS_THREADS overrides)\n",
@@ -80,10 +117,10 @@ void register_doctor(CLI::App& app) {
     }
     if (b["reference"].get<bool>()) {
       std::printf("\n  WARNING: libblas.so.3 is Debian's REFERENCE BLAS, about 30x slower than\n"
-                  "  OpenBLAS on this machine. Every Linear layer will crawl. Fix:\n"
+                  "  OpenBLAS on this machine. FAISS's look-alike search will crawl. Fix:\n"
                   "    apt-get install libopenblas0-pthread\n"
                   "    update-alternatives --config libblas.so.3-x86_64-linux-gnu\n\n");
-    } else if (!b["openblas"].get<bool>()) {
+    } else if (!b["openblas"].get<bool>() && !b["library"].get<std::string>().empty()) {
       std::printf("              (not OpenBLAS: deepcart cannot size its thread pool)\n");
     }
     std::printf("Fashion-MNIST %s: %s\n", r["fashion_mnist"]["path"].get<std::string>().c_str(),

@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "cli_common.h"
+#include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/dist/gloo_group.h"
 #include "deepcart/dist/launch.h"
@@ -11,6 +12,10 @@ namespace deepcart::cli {
 bool join_data_parallel(TrainOptions& options, Common& common) {
   std::unique_ptr<dist::DistConfig> config = dist::dist_config_from_env();
   if (!config || config->world_size == 1) return true;
+  if (!context_device().is_cpu()) {
+    throw Error("data-parallel training runs on the CPU only for now (its gradients travel over Gloo); GPU "
+                "workers over NCCL are not built yet: use --device cpu with `deepcart launch`");
+  }
   if (config->rank != 0) common.quiet = true;
   options.quiet = common.quiet;
   if (!common.quiet) std::fprintf(stderr, "joining the data-parallel run (%s)\n", config->describe().c_str());

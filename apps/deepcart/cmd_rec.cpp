@@ -249,6 +249,7 @@ void register_rec(CLI::App& app) {
     cfg->train.lr = 0.01;  // the seed mlp's, chosen on the demo shop's validation split
     cfg->train.patience = 3;
     add_common(cmd, *common);
+    add_device(cmd, *common, true);
     cmd->add_option("--model", *arch, "architecture")
         ->check(CLI::IsMember({"pop", "bpr-mf", "gmf", "ncf-mlp", "neumf", "mlp", "sasrec", "gru4rec", "ease"}))
         ->capture_default_str();
@@ -344,6 +345,7 @@ void register_rec(CLI::App& app) {
     auto sampled = std::make_shared<int64_t>(0);
     auto negatives = std::make_shared<int>(4);
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
     cmd->add_option("--data", *path, "interactions (default: the file it was trained on)");
     cmd->add_option("--k", *ks, "cut-offs, comma-separated")->capture_default_str();
@@ -409,6 +411,7 @@ void register_rec(CLI::App& app) {
     auto k = std::make_shared<int>(10);
     auto include_seen = std::make_shared<bool>(false);
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
     auto* u = cmd->add_option("--user", *user, "user id as in the training data");
     auto* h = cmd->add_option("--history", *history, "a new customer's items, oldest first: i1,i2,...");
@@ -462,6 +465,7 @@ void register_rec(CLI::App& app) {
     auto item = std::make_shared<std::string>();
     auto k = std::make_shared<int>(10);
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
     cmd->add_option("--item", *item, "item id")->required();
     cmd->add_option("--k", *k, "how many items")->capture_default_str();

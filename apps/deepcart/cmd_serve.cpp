@@ -110,6 +110,7 @@ void register_serve(CLI::App& app) {
   auto max_pixels = std::make_shared<int64_t>(options->image_limits.max_pixels);
   auto no_log = std::make_shared<bool>(false);
   add_common(cmd, *common);
+  add_device(cmd, *common);
   cmd->add_option("--models", *dir,
                   "serve every .dcm and .dci in this folder, named after the file");
   cmd->add_option("--model", *pairs, "NAME=PATH of one model (repeat the flag)");

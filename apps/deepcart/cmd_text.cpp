@@ -94,6 +94,7 @@ void register_text(CLI::App& app) {
     cfg->train.schedule = "cosine";
     cfg->train.patience = 3;
     add_common(cmd, *common);
+    add_device(cmd, *common, true);
     cmd->add_option("--data", *data, "CSV, TSV or JSONL file of labelled texts")->required();
     cmd->add_option("--test", *test, "official test file (same columns); default: a stratified --test-fraction of --data");
     add_data_flags(cmd, *flags, true);
@@ -201,6 +202,7 @@ void register_text(CLI::App& app) {
     auto confusion = std::make_shared<std::string>();
     auto plot = std::make_shared<std::string>();
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
     cmd->add_option("--data", *data,
                     "labelled texts; default: the model's own held-out test part (or its --test file)");
@@ -247,6 +249,7 @@ void register_text(CLI::App& app) {
     auto texts = std::make_shared<std::vector<std::string>>();
     auto file = std::make_shared<std::string>();
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("texts", *texts, "texts to classify");
     cmd->add_option("--file", *file, "a file with one text per line");
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
@@ -282,6 +285,7 @@ void register_text(CLI::App& app) {
     auto question = std::make_shared<std::string>();
     auto answers_path = std::make_shared<std::string>();
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("question", *question, "the question")->required();
     cmd->add_option("--model", *model_path, "an intent ModelFile (text train --task intent)")->required();
     cmd->add_option("--answers", *answers_path, "intent,answer CSV (default: the answers stored in the model)");
@@ -303,6 +307,7 @@ void register_text(CLI::App& app) {
     auto sentence = std::make_shared<std::string>();
     auto label = std::make_shared<std::string>();
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("text", *sentence, "the text")->required();
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
     cmd->add_option("--label", *label, "explain this label instead of the predicted one");
@@ -339,6 +344,7 @@ void register_text(CLI::App& app) {
     auto options = std::make_shared<text::ReportOptions>();
     auto flags = std::make_shared<DataFlags>();
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("--model", options->sentiment_model, "sentiment ModelFile")->required();
     cmd->add_option("--stars-model", options->stars_model, "optional stars ModelFile (mean predicted stars)");
     cmd->add_option("--data", options->data, "reviews (CSV, TSV or JSONL)")->required();

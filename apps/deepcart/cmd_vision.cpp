@@ -95,6 +95,7 @@ void register_vision(CLI::App& app) {
     cfg->train.schedule = "cosine";
     cfg->train.patience = 5;
     add_common(cmd, *common);
+    add_device(cmd, *common, true);
     cmd->add_option("--model", *arch, "architecture: cnn | resnet")->check(CLI::IsMember({"cnn", "resnet"}))->capture_default_str();
     cmd->add_option("--data", *data, std::string("training images: ") + kSourceHelp)->capture_default_str();
     cmd->add_option("--test", *test,
@@ -162,6 +163,7 @@ void register_vision(CLI::App& app) {
     auto confusion = std::make_shared<std::string>();
     auto plot = std::make_shared<std::string>();
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
     cmd->add_option("--data", *data, std::string("test images: ") + kSourceHelp + " (its test split)")->capture_default_str();
     cmd->add_option("--confusion", *confusion, "write the confusion matrix to this CSV");
@@ -190,6 +192,7 @@ void register_vision(CLI::App& app) {
     auto images = std::make_shared<std::vector<std::string>>();
     auto top = std::make_shared<int64_t>(3);
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("images", *images, "PNG/JPEG files, or fashion-mnist:test:N")->required();
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
     cmd->add_option("--top", *top, "categories to list")->check(CLI::Range(1, 100))->capture_default_str();
@@ -220,6 +223,7 @@ void register_vision(CLI::App& app) {
     auto out = std::make_shared<std::string>();
     auto k = std::make_shared<int64_t>(8);
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
     cmd->add_option("--data", *data, std::string("catalogue images: ") + kSourceHelp)->capture_default_str();
     cmd->add_option("--split", *split, "fashion-mnist: train or test")->check(CLI::IsMember({"train", "test"}))->capture_default_str();
@@ -254,6 +258,7 @@ void register_vision(CLI::App& app) {
     auto images = std::make_shared<std::vector<std::string>>();
     auto k = std::make_shared<int64_t>(8);
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("images", *images, "PNG/JPEG files, or fashion-mnist:test:N")->required();
     cmd->add_option("--model", *model_path, "the ModelFile the index was built with")->required();
     cmd->add_option("--index", *index_path, "catalogue index from `deepcart vision index`")->required();
@@ -298,6 +303,7 @@ void register_vision(CLI::App& app) {
     auto out = std::make_shared<std::string>();
     auto category = std::make_shared<std::string>();
     add_common(cmd, *common);
+    add_device(cmd, *common);
     cmd->add_option("image", *image, "a PNG/JPEG file, or fashion-mnist:test:N")->required();
     cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
     cmd->add_option("--out", *out, "PNG to write: the image and its heat map side by side")->required();

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   deepcart::cli::register_text(app);
   deepcart::cli::register_serve(app);
   deepcart::cli::register_launch(app);
+  deepcart::cli::remember_command_line(argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

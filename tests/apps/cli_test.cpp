@@ -40,12 +40,27 @@ TEST_F(CliTest, DoctorReportsThreadsAndBlas) {
   ASSERT_EQ(r.code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j.at("threads"), j.at("cores"));
+  // libblas.so.3 (OpenBLAS) is FAISS's; LibTorch's own matrix products are MKL's (the wheel).
   EXPECT_EQ(j.at("blas").at("openblas"), true);
   EXPECT_EQ(j.at("blas").at("reference"), false);
   EXPECT_EQ(j.at("blas").at("threads"), j.at("cores").get<int>() > 1 ? 1 : j.at("cores").get<int>());
-  EXPECT_EQ(j.at("libtorch").get<std::string>().substr(0, 4), "1.13");
+  EXPECT_EQ(j.at("libtorch"), "2.11.0");
+  EXPECT_EQ(j.at("torch_blas"), "MKL");
+  EXPECT_EQ(j.at("cuda").at("built"), true);
+  EXPECT_EQ(j.at("cuda").at("version").get<std::string>().substr(0, 3), "13.");
+  EXPECT_NE(j.at("openmp").at("runtime").get<std::string>().find("libgomp"), std::string::npos) << r.out;
+  if (j.at("cuda").at("gpus").empty()) {
+    EXPECT_NE(j.at("cuda").at("why_none").get<std::string>().find("no CUDA GPU is visible"), std::string::npos) << r.out;
+  }
   EXPECT_EQ(j.at("distributed").at("backend"), "c10d ProcessGroupGloo over TCP");
   EXPECT_TRUE(j.at("distributed").at("environment").empty());
+  // Started without an OpenMP wait setting, the program restarts itself with a short spin;
+  // one given in the environment is kept.
+  auto fresh = nlohmann::json::parse(run("doctor --json", "-u GOMP_SPINCOUNT -u OMP_WAIT_POLICY").out);
+  EXPECT_EQ(fresh.at("openmp").at("GOMP_SPINCOUNT"), "1000");
+  auto passive = nlohmann::json::parse(run("doctor --json", "-u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive").out);
+  EXPECT_EQ(passive.at("openmp").at("GOMP_SPINCOUNT"), "");
+  EXPECT_EQ(passive.at("openmp").at("OMP_WAIT_POLICY"), "passive");
   Result text = run("doctor --threads 1");
   EXPECT_NE(text.out.find("threads       1 LibTorch intra-op"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("; one process (`deepcart launch` sets DEEPCART_WORLD_SIZE and the rest)"), std::string::npos)
@@ -53,6 +68,29 @@ TEST_F(CliTest, DoctorReportsThreadsAndBlas) {
   Result in_run = run("doctor --threads 1", "DEEPCART_WORLD_SIZE=2 DEEPCART_MASTER=10.0.0.1:29500");
   EXPECT_NE(in_run.out.find("; in force: DEEPCART_MASTER=10.0.0.1:29500 DEEPCART_WORLD_SIZE=2\n"), std::string::npos)
       << in_run.out;
+}
+
+TEST_F(CliTest, DeviceFlagIsCheckedBeforeAnyWork) {
+  Result bad = run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --device gpu");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_EQ(bad.out, "deepcart: error: --device: expected auto, cpu, cuda or cuda:N (N a GPU number), found 'gpu'\n");
+  Result precision = run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --precision fp16");
+  EXPECT_EQ(precision.code, 2);
+  EXPECT_EQ(precision.out, "deepcart: error: --precision: expected fp32 or bf16, found 'fp16'\n");
+  auto doctor = nlohmann::json::parse(run("doctor --json").out);
+  if (!doctor.at("cuda").at("gpus").empty()) GTEST_SKIP() << "this machine has a GPU: the no-GPU errors cannot show";
+  // A GPU asked for on a machine without one: one line, exit 2, before the data is read.
+  Result cuda = run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --device cuda");
+  EXPECT_EQ(cuda.code, 2);
+  EXPECT_EQ(cuda.out, "deepcart: error: --device cuda: no CUDA GPU is visible (no NVIDIA driver, or "
+                      "CUDA_VISIBLE_DEVICES hides them all); use --device cpu, or auto to take a GPU only when there is one\n");
+  Result serve = run("serve --device cuda:1 --port 0");
+  EXPECT_EQ(serve.code, 2);
+  EXPECT_NE(serve.out.find("deepcart: error: --device cuda:1: no CUDA GPU is visible"), std::string::npos) << serve.out;
+  // auto falls back to the CPU: the usual error about the missing data, not about the device.
+  Result automatic = run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --device auto");
+  EXPECT_EQ(automatic.code, 2);
+  EXPECT_NE(automatic.out.find("none.csv"), std::string::npos) << automatic.out;
 }
 
 TEST_F(CliTest, BadCsvGivesOneLineErrorWithLocation) {

@@ -1,4 +1,5 @@
 #include "deepcart/core/context.h"
+#include "deepcart/core/device.h"
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
@@ -16,20 +17,15 @@ TEST(Context, ThreadsDefaultToEveryCore) {
   context_init(ContextOptions{});
 }
 
-TEST(Context, OpenBlasIsInUseAndItsPoolIsSized) {
-  // scripts/setup.sh installs libopenblas0-pthread, which Debian makes libblas.so.3.
-  BlasInfo info = blas_info();
-  ASSERT_FALSE(info.library.empty());
-  EXPECT_TRUE(info.is_openblas) << info.library;
-  EXPECT_FALSE(info.is_reference) << info.library;
-  ContextOptions options;
-  options.threads = 2;
-  context_init(options);
-  EXPECT_EQ(blas_info().threads, 1) << "OpenBLAS must not spin next to LibTorch's pool";
-  options.blas_threads = 2;
-  context_init(options);
-  EXPECT_EQ(blas_info().threads, 2);
-  context_init(ContextOptions{});
+TEST(Context, LibTorchMultipliesWithItsOwnMklInOneOpenMpRuntime) {
+  // The wheel's LibTorch does its matrix products with MKL, threaded by the libgomp it ships;
+  // libblas.so.3 (OpenBLAS) is only FAISS's, and the core does not load it.
+  const EngineInfo engine = engine_info();
+  EXPECT_EQ(engine.blas, "MKL");
+  EXPECT_NE(engine.openmp.find("torch/lib/libgomp.so.1"), std::string::npos) << engine.openmp;
+  EXPECT_NE(engine.build.find("Math Kernel Library"), std::string::npos) << engine.build;
+  EXPECT_EQ(blas_info().library, "");
+  EXPECT_FALSE(blas_set_threads(1)) << "no OpenBLAS in this process to size";
 }
 
 }  // namespace

@@ -82,11 +82,13 @@ void remove_stale_temporaries(const std::filesystem::path& dir, const std::strin
 }  // namespace
 
 void ModelFile::add_module(const std::string& prefix, const torch::nn::Module& module) {
+  // A ModelFile holds CPU tensors whatever device trained it, so it loads anywhere.
+  const c10::Device cpu(c10::DeviceType::CPU);
   for (const auto& item : module.named_parameters(true)) {
-    tensors.emplace_back(prefix + item.key(), item.value().detach());
+    tensors.emplace_back(prefix + item.key(), item.value().detach().to(cpu));
   }
   for (const auto& item : module.named_buffers(true)) {
-    tensors.emplace_back(prefix + item.key(), item.value().detach());
+    tensors.emplace_back(prefix + item.key(), item.value().detach().to(cpu));
   }
 }
 

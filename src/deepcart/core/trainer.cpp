@@ -1,6 +1,7 @@
 #include "deepcart/core/trainer.h"
 
 #include "deepcart/core/context.h"
+#include "deepcart/core/device.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -230,6 +231,9 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
   lr_at(0, 1);  // validates the schedule name before any work
   context_tune_malloc();
   torch::nn::Module& module = task.module();
+  // The weights move to the device before the optimiser sees them; its state follows them.
+  const c10::Device device = context_device();
+  module.to(device);
   auto optimizer = make_optimizer(o, module.parameters());
   const int64_t n = task.train_size();
   if (n < 1) throw Error("no training examples");
@@ -264,7 +268,7 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
       if (blob_it == ck.blobs.end()) throw Error("no optimizer state in the checkpoint");
       torch::serialize::InputArchive archive;
       std::istringstream blob(blob_it->second);
-      archive.load_from(blob);
+      archive.load_from(blob, device);
       optimizer->load(archive);
       {
         auto gen = at::detail::getDefaultCPUGenerator();
@@ -281,7 +285,7 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
     }
     if (st.has_best) {
       for (const auto& [name, value] : ck.tensors) {
-        if (name.rfind("best/", 0) == 0) best_weights.emplace_back(name.substr(5), value.clone());
+        if (name.rfind("best/", 0) == 0) best_weights.emplace_back(name.substr(5), value.to(device, false, true));
       }
     }
   }
@@ -303,7 +307,7 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
     ck.meta = base.meta;
     ck.checkpoint = true;
     ck.add_module("model/", module);
-    for (const auto& [name, value] : best_weights) ck.tensors.emplace_back("best/" + name, value);
+    for (const auto& [name, value] : best_weights) ck.tensors.emplace_back("best/" + name, on_cpu(value));
     {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
@@ -362,7 +366,11 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
       const double lr = lr_at(st.global_step, steps_per_epoch);
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
       optimizer->zero_grad();
-      at::Tensor loss = task.loss(indices, rng);
+      at::Tensor loss;
+      {
+        AutocastScope autocast;  // --precision bf16: the forward pass only, as in PyTorch
+        loss = task.loss(indices, rng);
+      }
       double value = loss.item<double>();
       int64_t count = indices.size(0);
       // Read once, before the exchange: in a distributed run the ranks then agree to stop at
@@ -417,6 +425,7 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
     {
       torch::NoGradGuard no_grad;
       module.eval();
+      AutocastScope autocast;
       metrics = task.validate();
       if (par) metrics = reduce_metrics(*par, metrics, sharded_validation ? task.validation_weight() : 1.0);
       module.train();

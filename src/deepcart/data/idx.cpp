@@ -3,6 +3,8 @@
 // cost one inflate pass and no per-byte work.
 #include "deepcart/data/idx.h"
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -167,6 +169,11 @@ const std::vector<std::string>& fashion_mnist_classes() {
       "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
       "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
   return kClasses;
+}
+
+std::string fashion_mnist_dir() {
+  const char* env = std::getenv("DEEPCART_FASHION_MNIST");
+  return env != nullptr && *env != '\0' ? env : kFashionMnistDir;
 }
 
 }  // namespace deepcart::data

@@ -41,12 +41,15 @@ IdxImages idx_read_images(const std::string& images_path, const std::string& lab
 
 // Where Debian's dataset-fashion-mnist package installs the four .gz files.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+// $DEEPCART_FASHION_MNIST when set (a machine without the package, e.g. the GPU machine), else
+// kFashionMnistDir.
+std::string fashion_mnist_dir();
 
 // One split of Fashion-MNIST: "train" (60000 images) or "test" (10000, the t10k files), each
 // 28x28 with 10 classes. In dir, a file may also be stored uncompressed (the name without .gz).
 // Throws Error "fashion-mnist: ..." for a bad split name, a missing folder (with the apt-get
 // command that installs it) or images that are not 28x28.
-IdxImages fashion_mnist(const std::string& split, const std::string& dir = kFashionMnistDir);
+IdxImages fashion_mnist(const std::string& split, const std::string& dir = fashion_mnist_dir());
 
 // Class names by label: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag,
 // Ankle boot.

@@ -24,7 +24,7 @@ at::Tensor ease_fit(const at::Tensor& gram, double l2) {
   c10::InferenceMode guard;
   // Double precision: the Gram matrix of a large log is badly conditioned for small l2.
   at::Tensor g = gram.to(torch::kDouble) + l2 * torch::eye(gram.size(0), torch::kDouble);
-  at::Tensor p = torch::linalg::inv(g);
+  at::Tensor p = at::linalg_inv(g);
   at::Tensor b = -p / p.diagonal().unsqueeze(0);
   b.fill_diagonal_(0.0);
   return b.to(torch::kFloat);

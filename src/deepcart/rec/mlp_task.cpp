@@ -6,6 +6,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/core/metrics.h"
 #include "deepcart/rec/ranking.h"
@@ -106,17 +107,18 @@ class MlpTask : public TrainTask {
         labels.push_back(0.0f);
       }
     }
-    at::Tensor logits = model_->forward(torch::tensor(users, torch::kLong),
-                                        torch::tensor(items, torch::kLong));  // (B')
-    return torch::binary_cross_entropy_with_logits(logits, torch::tensor(labels));
+    at::Tensor logits = model_->forward(on_device(torch::tensor(users, torch::kLong)),
+                                        on_device(torch::tensor(items, torch::kLong)));  // (B')
+    return torch::binary_cross_entropy_with_logits(logits, on_device(torch::tensor(labels)));
   }
 
   std::map<std::string, double> validate() override {
     if (val_.users.empty()) return {};
     auto metrics = rank_evaluate([&](const at::Tensor& u) { return model_->score_all(u); },
                                  model_->options().items, val_);
-    at::Tensor p = torch::sigmoid(model_->forward(torch::tensor(val_pair_users_, torch::kLong),
-                                                  torch::tensor(val_pair_items_, torch::kLong)));
+    at::Tensor p = on_cpu(torch::sigmoid(model_->forward(on_device(torch::tensor(val_pair_users_, torch::kLong)),
+                                                         on_device(torch::tensor(val_pair_items_, torch::kLong)))))
+                       .to(torch::kFloat).contiguous();
     std::vector<float> probs(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
     metrics["auc"] = auc(probs, val_pair_labels_);
     metrics.erase("users");

@@ -7,6 +7,7 @@
 #include <random>
 #include <unordered_set>
 
+#include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 
 namespace deepcart::rec {
@@ -65,7 +66,8 @@ std::map<std::string, double> rank_evaluate(const ScoreFn& score, int64_t num_it
   for (int64_t begin = 0; begin < n; begin += task.batch_users) {
     const int64_t end = std::min(n, begin + task.batch_users);
     std::vector<int64_t> batch(task.users.begin() + begin, task.users.begin() + end);
-    at::Tensor scores = score(torch::tensor(batch, torch::kLong)).to(torch::kFloat).contiguous();
+    // Users go to the device; the (B, I) scores come back for the exact ranking below.
+    at::Tensor scores = on_cpu(score(on_device(torch::tensor(batch, torch::kLong)))).to(torch::kFloat).contiguous();
     TORCH_CHECK(scores.dim() == 2 && scores.size(0) == end - begin && scores.size(1) == num_items,
                 "score function: expected (", end - begin, ", ", num_items, "), got ", scores.sizes());
     float* s = scores.data_ptr<float>();

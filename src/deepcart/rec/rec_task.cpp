@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/rec/ease.h"
 #include "deepcart/rec/interactions.h"
@@ -34,7 +35,7 @@ at::Tensor pair_loss(const std::string& loss, const at::Tensor& logits /* (B, 1 
     return -torch::log_sigmoid(logits.slice(1, 0, 1) - logits.slice(1, 1)).mean();
   }
   if (loss == "softmax") {
-    return torch::cross_entropy_loss(logits, torch::zeros({logits.size(0)}, torch::kLong));
+    return torch::cross_entropy_loss(logits, torch::zeros({logits.size(0)}, logits.options().dtype(torch::kLong)));
   }
   throw Error("--loss: expected bce, bpr or softmax, found '" + loss + "'");
 }
@@ -108,7 +109,7 @@ class PairTask : public TrainTask {
       it[j][0] = positives_[idx[j]];
       for (int k = 0; k < negatives_; ++k) it[j][1 + k] = sample_unseen(valid_.seen()[u[j]], items_, rng);
     }
-    return pair_loss(loss_, model_->score(users, items));
+    return pair_loss(loss_, model_->score(on_device(users), on_device(items)));
   }
 
   bool shard_validation(int rank, int world) override { return valid_.shard(rank, world); }
@@ -160,10 +161,10 @@ class SeqTask : public TrainTask {
         tg[j][len - take + p] = seq[n - take + p + 1] + 1;
       }
     }
-    at::Tensor hidden = model_->encode(input);                  // (B, L, D)
-    at::Tensor valid = (target > 0).flatten().nonzero().squeeze(1);
+    at::Tensor hidden = model_->encode(on_device(input));       // (B, L, D)
+    at::Tensor valid = on_device((target > 0).flatten().nonzero().squeeze(1));
     at::Tensor h = hidden.reshape({-1, hidden.size(2)}).index_select(0, valid);  // (N, D)
-    at::Tensor t = target.flatten().index_select(0, valid) - 1;                  // (N)
+    at::Tensor t = on_device(target).flatten().index_select(0, valid) - 1;       // (N)
     at::Tensor vectors = model_->item_vectors();                                 // (I, D)
     if (loss_ == "softmax") return torch::cross_entropy_loss(torch::mm(h, vectors.t()), t);
     // One sampled negative per position, never an item of that user's sequence.
@@ -177,7 +178,7 @@ class SeqTask : public TrainTask {
       }
     }
     at::Tensor pos_logit = (h * vectors.index_select(0, t)).sum(1);
-    at::Tensor neg_logit = (h * vectors.index_select(0, neg)).sum(1);
+    at::Tensor neg_logit = (h * vectors.index_select(0, on_device(neg))).sum(1);
     return pair_loss(loss_, torch::stack({pos_logit, neg_logit}, 1));
   }
 
@@ -190,7 +191,7 @@ class SeqTask : public TrainTask {
           std::vector<const std::vector<int64_t>*> histories;
           auto u = users.accessor<int64_t, 1>();
           for (int64_t j = 0; j < users.size(0); ++j) histories.push_back(&split_.train[u[j]]);
-          at::Tensor h = model_->encode(rec_pad_histories(histories, model_->max_len()));
+          at::Tensor h = model_->encode(on_device(rec_pad_histories(histories, model_->max_len())));
           return torch::mm(h.select(1, h.size(1) - 1), model_->item_vectors().t());  // (B, I)
         },
         items_, 256);
@@ -273,7 +274,7 @@ RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrain
   if (family == RecFamily::kItemItem) {
     // Closed form: one solve per L2 strength, the best on validation kept.
     if (config.l2.empty()) throw Error("--l2: expected at least one value");
-    at::Tensor x = ease_matrix(split.train, data.num_items());
+    at::Tensor x = on_device(ease_matrix(split.train, data.num_items()));
     at::Tensor gram = torch::mm(x.t(), x);
     ValidationSet valid(split, config.ks);
     const std::string metric = config.train.monitor;
@@ -299,10 +300,10 @@ RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrain
     // items included (the test items stay unseen).
     std::vector<std::vector<int64_t>> all = split.train;
     for (size_t u = 0; u < all.size(); ++u) all[u].insert(all[u].end(), split.valid[u].begin(), split.valid[u].end());
-    at::Tensor x_all = ease_matrix(all, data.num_items());
+    at::Tensor x_all = on_device(ease_matrix(all, data.num_items()));
     best_b = ease_fit(torch::mm(x_all.t(), x_all), hp["l2"].get<double>());
     file.hparams = hp;
-    file.tensors.emplace_back("model/B", best_b);
+    file.tensors.emplace_back("model/B", on_cpu(best_b));
     file.metrics = {{"validation", out.result.best_metrics}, {"l2_search", tried}};
     return out;
   }

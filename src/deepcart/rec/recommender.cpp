@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/core/metrics.h"
 #include "deepcart/rec/ranking.h"
@@ -97,11 +98,13 @@ Recommender::Recommender(ModelFile file) : file_(std::move(file)) {
       file_.load_module("model/", *pair_);
       pair_->eval();
       vectors = pair_->item_vectors().detach();
+      pair_->to(context_device());  // the network computes there; the item tables stay here
     } else if (family_ == RecFamily::kSeq) {
       seq_ = make_seq_model(file_.arch, file_.hparams);
       file_.load_module("model/", *seq_);
       seq_->eval();
       vectors = seq_->item_vectors().detach();
+      seq_->to(context_device());
     } else if (family_ == RecFamily::kItemItem) {
       ease_ = file_.tensor("model/B", at::kFloat, {n_items, n_items});
       vectors = ease_;
@@ -129,14 +132,14 @@ int64_t Recommender::batch_users() const {
 at::Tensor Recommender::score_users(const at::Tensor& users,
                                     const std::vector<std::vector<int64_t>>* histories) {
   c10::InferenceMode guard;
-  if (pair_) return pair_->score_all(users);
+  if (pair_) return on_cpu(pair_->score_all(on_device(users)));
   if (seq_) {
     const auto& source = histories ? *histories : history_;
     std::vector<const std::vector<int64_t>*> h;
     auto u = users.accessor<int64_t, 1>();
     for (int64_t j = 0; j < users.size(0); ++j) h.push_back(&source.at(u[j]));
-    at::Tensor hidden = seq_->encode(rec_pad_histories(h, seq_->max_len()));
-    return torch::mm(hidden.select(1, hidden.size(1) - 1), seq_->item_vectors().t());  // (B, I)
+    at::Tensor hidden = seq_->encode(on_device(rec_pad_histories(h, seq_->max_len())));
+    return on_cpu(torch::mm(hidden.select(1, hidden.size(1) - 1), seq_->item_vectors().t()));  // (B, I)
   }
   if (ease_.defined()) {
     const auto& source = histories ? *histories : history_;
@@ -154,8 +157,8 @@ at::Tensor Recommender::score_users(const at::Tensor& users,
 at::Tensor Recommender::score_history(const std::vector<int64_t>& history) {
   c10::InferenceMode guard;
   if (seq_) {
-    at::Tensor hidden = seq_->encode(rec_pad_histories({&history}, seq_->max_len()));
-    return torch::mv(seq_->item_vectors(), hidden[0][hidden.size(1) - 1]);  // (I)
+    at::Tensor hidden = seq_->encode(on_device(rec_pad_histories({&history}, seq_->max_len())));
+    return on_cpu(torch::mv(seq_->item_vectors(), hidden[0][hidden.size(1) - 1]));  // (I)
   }
   if (ease_.defined()) {
     // The sum of the history's rows of B: X_u B without building X_u.
@@ -173,7 +176,7 @@ at::Tensor Recommender::score_history(const std::vector<int64_t>& history) {
 at::Tensor Recommender::probability(const at::Tensor& users, const at::Tensor& items) {
   c10::InferenceMode guard;
   if (!pair_) throw Error(file_.arch + ": has no per-pair probability");
-  return torch::sigmoid(pair_->score(users, items.unsqueeze(1)).squeeze(1));
+  return on_cpu(torch::sigmoid(pair_->score(on_device(users), on_device(items.unsqueeze(1))).squeeze(1)));
 }
 
 double Recommender::present(double raw) const {

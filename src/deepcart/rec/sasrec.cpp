@@ -50,15 +50,17 @@ at::Tensor SasRecImpl::encode(const at::Tensor& history) {
   TORCH_CHECK(len <= options_.max_len, "sasrec: history of length ", len, " exceeds max_len ",
               options_.max_len);
   at::Tensor keep = (history > 0).unsqueeze(-1).to(torch::kFloat);                     // (B, L, 1)
-  at::Tensor positions = torch::arange(options_.max_len - len, options_.max_len, torch::kLong);
+  const auto on = history.options();  // the history's device
+  at::Tensor positions = torch::arange(options_.max_len - len, options_.max_len, on.dtype(torch::kLong));
   at::Tensor x = item_emb_(history) * std::sqrt(static_cast<double>(options_.dim)) +
                  pos_emb_(positions).unsqueeze(0);                                      // (B, L, D)
   x = dropout_(x) * keep;
   // Attention wants (L, B, D); the causal mask forbids looking at later positions. LibTorch
   // 1.13's C++ attention ADDS attn_mask to the scores (a bool mask would add 0/1), so it is a
   // float mask of 0 and -inf.
-  at::Tensor mask = torch::zeros({len, len}).masked_fill(
-      torch::ones({len, len}, torch::kBool).triu(1), -std::numeric_limits<float>::infinity());
+  at::Tensor mask = torch::zeros({len, len}, on.dtype(torch::kFloat))
+                        .masked_fill(torch::ones({len, len}, on.dtype(torch::kBool)).triu(1),
+                                     -std::numeric_limits<float>::infinity());
   x = x.transpose(0, 1);
   for (size_t b = 0; b < blocks_->size(); ++b) {
     at::Tensor weights;

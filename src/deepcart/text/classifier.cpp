@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/core/metrics.h"
 
@@ -93,7 +94,7 @@ class TextTrainTask : public TrainTask {
       y.push_back(labels_[row]);
     }
     return torch::nn::functional::cross_entropy(
-        model_->forward(pad_batch(batch)), torch::tensor(y, torch::kLong),
+        model_->forward(on_device(pad_batch(batch))), on_device(torch::tensor(y, torch::kLong)),
         torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_));
   }
 
@@ -134,7 +135,8 @@ class TextTrainTask : public TrainTask {
         batch.push_back(lists[order[i]]);
         where.push_back(order[i]);
       }
-      out.index_copy_(0, torch::tensor(where, torch::kLong), torch::softmax(model_->forward(pad_batch(batch)), 1));
+      out.index_copy_(0, torch::tensor(where, torch::kLong),
+                      on_cpu(torch::softmax(model_->forward(on_device(pad_batch(batch))), 1).to(torch::kFloat)));
     }
     model_->train(was_training);
     return out;
@@ -271,6 +273,7 @@ TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
     model_ = TextNet(o);
     file_.load_module("model/", *model_);
     model_->eval();
+    model_->to(context_device());
   });
 }
 
@@ -293,7 +296,8 @@ at::Tensor TextClassifier::probabilities(const std::vector<std::string>& texts, 
       rows.push_back(ids[order[i]]);
       where.push_back(order[i]);
     }
-    out.index_copy_(0, torch::tensor(where, torch::kLong), torch::softmax(model_->forward(pad_batch(rows)), 1));
+    out.index_copy_(0, torch::tensor(where, torch::kLong),
+                    on_cpu(torch::softmax(model_->forward(on_device(pad_batch(rows))), 1).to(torch::kFloat)));
   }
   return out;
 }
@@ -354,14 +358,14 @@ Attribution TextClassifier::explain(const std::string& text, int64_t label) {
     a.probability = 0;
     return a;
   }
-  at::Tensor ids = pad_batch({encoded.ids});
+  at::Tensor ids = on_device(pad_batch({encoded.ids}));
   at::Tensor embedded = model_->embed(ids).detach().requires_grad_(true);  // (1, L, D)
   at::Tensor log_probs = torch::log_softmax(model_->logits(embedded, ids), 1)[0];
   a.label = label >= 0 ? label : log_probs.argmax().item<int64_t>();
   if (a.label >= static_cast<int64_t>(labels_.size())) throw Error("explain: label index out of range");
   a.probability = std::exp(log_probs[a.label].item<float>());
   at::Tensor grad = torch::autograd::grad({log_probs[a.label]}, {embedded})[0];
-  at::Tensor scores = (grad * embedded).sum(2)[0].detach().contiguous();  // (L)
+  at::Tensor scores = on_cpu((grad * embedded).sum(2)[0].detach()).contiguous();  // (L)
   a.scores.assign(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
   return a;
 }

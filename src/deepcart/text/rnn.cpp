@@ -24,7 +24,7 @@ RnnImpl::RnnImpl(const TextOptions& o) : hidden_(o.hidden), pooling_(o.pooling) 
 
 at::Tensor RnnImpl::encode(const at::Tensor& embedded, const at::Tensor& ids) {
   at::Tensor keep = ids != 0;                                   // (B, L)
-  at::Tensor lengths = keep.sum(1).clamp_min(1).to(torch::kLong);  // (B)
+  at::Tensor lengths = keep.sum(1).clamp_min(1).to(torch::kCPU, torch::kLong);  // (B), on the CPU as packing wants
   // Packing makes the backward direction start at each text's last real token, not at padding.
   auto packed = torch::nn::utils::rnn::pack_padded_sequence(dropout_(embedded), lengths, /*batch_first=*/true,
                                                             /*enforce_sorted=*/false);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/core/metrics.h"
 
@@ -41,20 +42,21 @@ class ClassifierTask : public TrainTask {
   ClassifierTask(VisionNet model, ImageSet train, ImageSet valid, at::Tensor mean, at::Tensor std,
                  Augment augment, double smoothing)
       : model_(std::move(model)), train_(std::move(train)), valid_(std::move(valid)),
-        mean_(std::move(mean)), std_(std::move(std)), augment_(augment), smoothing_(smoothing) {}
+        mean_(on_device(mean)), std_(on_device(std)), augment_(augment), smoothing_(smoothing) {}
 
   torch::nn::Module& module() override { return *model_; }
   int64_t train_size() const override { return train_.size(); }
 
   at::Tensor loss(const at::Tensor& indices, std::mt19937_64& rng) override {
-    at::Tensor x = augment_batch(to_unit(train_.images.index_select(0, indices)), augment_, rng);
+    // Augmented on the CPU (its random draws stay reproducible), then moved.
+    at::Tensor x = on_device(augment_batch(to_unit(train_.images.index_select(0, indices)), augment_, rng));
     VisionOutput out = model_->forward(((x - mean_) / std_).contiguous(at::MemoryFormat::ChannelsLast));
     at::Tensor loss = torch::nn::functional::cross_entropy(
-        out.logits, train_.labels.index_select(0, indices),
+        out.logits, on_device(train_.labels.index_select(0, indices)),
         torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_));
     if (out.attribute_logits.defined()) {
       loss = loss + torch::binary_cross_entropy_with_logits(out.attribute_logits,
-                                                            train_.attributes.index_select(0, indices));
+                                                            on_device(train_.attributes.index_select(0, indices)));
     }
     return loss;
   }
@@ -78,9 +80,9 @@ class ClassifierTask : public TrainTask {
     model_->eval();
     std::vector<at::Tensor> probs, attrs;
     for (int64_t b = 0; b < valid_.size(); b += 500) {
-      VisionOutput out = model_->forward(normalise(valid_.images.slice(0, b, b + 500), mean_, std_));
-      probs.push_back(torch::softmax(out.logits, 1));
-      if (out.attribute_logits.defined()) attrs.push_back(torch::sigmoid(out.attribute_logits));
+      VisionOutput out = model_->forward(normalise(on_device(valid_.images.slice(0, b, b + 500)), mean_, std_));
+      probs.push_back(on_cpu(torch::softmax(out.logits.to(torch::kFloat), 1)));
+      if (out.attribute_logits.defined()) attrs.push_back(on_cpu(torch::sigmoid(out.attribute_logits.to(torch::kFloat))));
     }
     model_->train(was_training);
     return {torch::cat(probs), attrs.empty() ? at::Tensor() : torch::cat(attrs)};
@@ -256,8 +258,9 @@ ImageClassifier::ImageClassifier(ModelFile file, bool fuse) : file_(std::move(fi
     model_->eval();
     if (fuse) model_->fuse_batchnorm();
     const int64_t c = static_cast<int64_t>(mean.size());
-    mean_ = torch::tensor(mean).reshape({1, c, 1, 1});
-    std_ = torch::tensor(std).reshape({1, c, 1, 1});
+    model_->to(context_device());
+    mean_ = on_device(torch::tensor(mean).reshape({1, c, 1, 1}));
+    std_ = on_device(torch::tensor(std).reshape({1, c, 1, 1}));
   });
 }
 
@@ -280,9 +283,9 @@ Prediction ImageClassifier::predict(const at::Tensor& images, int64_t batch) {
   c10::InferenceMode guard;
   std::vector<at::Tensor> probs, attrs;
   for (int64_t b = 0; b < images.size(0); b += batch) {
-    VisionOutput out = model_->forward(normalise(images.slice(0, b, b + batch), mean_, std_));
-    probs.push_back(torch::softmax(out.logits, 1));
-    if (out.attribute_logits.defined()) attrs.push_back(torch::sigmoid(out.attribute_logits));
+    VisionOutput out = model_->forward(normalise(on_device(images.slice(0, b, b + batch)), mean_, std_));
+    probs.push_back(on_cpu(torch::softmax(out.logits.to(torch::kFloat), 1)));
+    if (out.attribute_logits.defined()) attrs.push_back(on_cpu(torch::sigmoid(out.attribute_logits.to(torch::kFloat))));
   }
   return {torch::cat(probs), attrs.empty() ? at::Tensor() : torch::cat(attrs)};
 }
@@ -292,8 +295,8 @@ at::Tensor ImageClassifier::embeddings(const at::Tensor& images, int64_t batch) 
   c10::InferenceMode guard;
   std::vector<at::Tensor> parts;
   for (int64_t b = 0; b < images.size(0); b += batch) {
-    at::Tensor e = model_->embed(normalise(images.slice(0, b, b + batch), mean_, std_));
-    parts.push_back(torch::nn::functional::normalize(e, torch::nn::functional::NormalizeFuncOptions().dim(1)));
+    at::Tensor e = model_->embed(normalise(on_device(images.slice(0, b, b + batch)), mean_, std_));
+    parts.push_back(on_cpu(torch::nn::functional::normalize(e.to(torch::kFloat), torch::nn::functional::NormalizeFuncOptions().dim(1))));
   }
   return torch::cat(parts);
 }
@@ -303,7 +306,7 @@ at::Tensor ImageClassifier::grad_cam(const at::Tensor& image, int64_t class_inde
   if (class_index < 0 || class_index >= static_cast<int64_t>(classes_.size())) {
     throw Error("grad-cam: class index " + std::to_string(class_index) + " out of range");
   }
-  at::Tensor map = model_->feature_map(normalise(image.slice(0, 0, 1), mean_, std_)).detach().requires_grad_(true);
+  at::Tensor map = model_->feature_map(normalise(on_device(image.slice(0, 0, 1)), mean_, std_)).detach().requires_grad_(true);
   at::Tensor score = model_->heads(map).logits[0][class_index];
   at::Tensor grad = torch::autograd::grad({score}, {map})[0];                 // (1, F, h, w)
   at::Tensor cam = torch::relu((grad.mean({2, 3}, true) * map).sum(1, true));  // (1, 1, h, w)
@@ -312,7 +315,7 @@ at::Tensor ImageClassifier::grad_cam(const at::Tensor& image, int64_t class_inde
                         .size(std::vector<int64_t>{image.size(2), image.size(3)})
                         .mode(torch::kBilinear)
                         .align_corners(false));
-  cam = cam[0][0];
+  cam = on_cpu(cam[0][0]);
   const float top = cam.max().item<float>();
   return top > 0 ? cam / top : cam;
 }

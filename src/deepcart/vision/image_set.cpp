@@ -1,6 +1,7 @@
 #include "deepcart/vision/image_set.h"
 
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <filesystem>
