@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """SASRec (Kang & McAuley 2018) peer benchmark in PyTorch.
 
 Pre-LayerNorm self-attention blocks trained with a full softmax (cross-entropy
@@ -7,8 +7,14 @@ over every item) on next-item prediction. Data: one line per user,
 two items of each user are held out (validation, test). Prints one JSON line
 with the training throughput (sequences per second of the training loop only);
 --eval adds HR@10 / NDCG@10 of the test item ranked against all items.
+--patience N scores the validation item after every epoch (NDCG@10), stops after N
+epochs without improvement and keeps the best weights, as `deepcart rec train`
+does; --exclude-seen ranks without the user's earlier items, as deepcart does.
+--device cuda trains and scores on the GPU; --precision bf16 autocasts.
 """
 import argparse
+import contextlib
+import copy
 import json
 import math
 import time
@@ -26,8 +32,15 @@ def left_pad(seq, length=MAX_LEN):
     return [0] * (length - len(seq)) + seq
 
 
+def padded_rows(rows):
+    """Right-padded (N, longest) tensor of item-id lists (0 = padding)."""
+    longest = max(1, max(len(r) for r in rows))
+    return torch.tensor([r + [0] * (longest - len(r)) for r in rows])
+
+
 def load_sequences(path):
-    """Return (train inputs, train targets, eval inputs, test items, n_items) as tensors."""
+    """Return (train inputs, train targets, eval inputs, test items, n_items, validation) as
+    tensors; validation is (inputs, items, seen) and test seen items come with eval."""
     seqs = []
     with open(path) as f:
         for line in f:
@@ -41,7 +54,11 @@ def load_sequences(path):
     test = [s for s in seqs if len(s) >= 2]
     eval_inputs = torch.tensor([left_pad(s[:-1]) for s in test])
     test_items = torch.tensor([s[-1] for s in test])
-    return inputs, targets, eval_inputs, test_items, n_items
+    test_seen = padded_rows([s[:-1] for s in test])
+    valid = [s for s in seqs if len(s) >= 3]
+    validation = (torch.tensor([left_pad(s[:-2]) for s in valid]), torch.tensor([s[-2] for s in valid]),
+                  padded_rows([s[:-2] for s in valid]))
+    return inputs, targets, (eval_inputs, test_seen), test_items, n_items, validation
 
 
 class Block(nn.Module):
@@ -76,9 +93,9 @@ class SASRec(nn.Module):
         """seq (B, L) item ids -> hidden states (B, L, D)."""
         L = seq.size(1)
         keep = (seq > 0).unsqueeze(-1).float()
-        x = self.item_emb(seq) * math.sqrt(DIM) + self.pos_emb(torch.arange(L))
+        x = self.item_emb(seq) * math.sqrt(DIM) + self.pos_emb(torch.arange(L, device=seq.device))
         x = self.drop(x) * keep
-        causal = torch.ones(L, L, dtype=torch.bool).triu(1)  # True = may not attend
+        causal = torch.ones(L, L, dtype=torch.bool, device=seq.device).triu(1)  # True = may not attend
         for block in self.blocks:
             x = block(x, causal) * keep
         return self.final_norm(x)
@@ -88,12 +105,22 @@ class SASRec(nn.Module):
 
 
 @torch.no_grad()
-def evaluate(model, inputs, test_items, k=10, batch=256):
+def evaluate(model, inputs, test_items, k=10, batch=256, seen=None, autocast=contextlib.nullcontext):
+    """HR@k and NDCG@k of each target item ranked against all items; with seen (N, S) item
+    ids (0 = padding), the user's earlier items are left out of the ranking."""
     model.eval()
     hits, ndcg = 0.0, 0.0
     for start in range(0, len(inputs), batch):
-        scores = model.logits(model(inputs[start:start + batch])[:, -1])  # (B, I)
-        target = scores.gather(1, (test_items[start:start + batch] - 1).unsqueeze(1))
+        with autocast():
+            scores = model.logits(model(inputs[start:start + batch])[:, -1]).float()  # (B, I)
+        items = test_items[start:start + batch]
+        target = scores.gather(1, (items - 1).unsqueeze(1))
+        if seen is not None:
+            # Column 0 stands for the padding id; earlier items score -inf, the target itself stays.
+            full = F.pad(scores, (1, 0), value=float("-inf"))
+            hist = seen[start:start + batch]
+            hist = hist.masked_fill(hist == items.unsqueeze(1), 0)
+            scores = full.scatter(1, hist, float("-inf"))
         rank = (scores > target).sum(1).float()
         top = rank < k
         hits += top.sum().item()
@@ -110,46 +137,87 @@ def main():
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--eval", action="store_true", help="report HR@10 / NDCG@10 on the test items")
+    p.add_argument("--patience", type=int, default=0,
+                   help="score validation NDCG@10 every epoch and stop after this many epochs "
+                        "without improvement, keeping the best weights (0 = no validation)")
+    p.add_argument("--exclude-seen", action="store_true",
+                   help="rank without the user's earlier items (as deepcart does)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: autocast forward and loss to bfloat16")
     args = p.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    inputs, targets, eval_inputs, test_items, n_items = load_sequences(args.data)
-    model = SASRec(n_items)
+    device = torch.device(args.device)
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16")
+    inputs, targets, (eval_inputs, test_seen), test_items, n_items, validation = load_sequences(args.data)
+    inputs, targets = inputs.to(device), targets.to(device)
+    model = SASRec(n_items).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.9, 0.98))
     gen = torch.Generator().manual_seed(args.seed)
     B = args.batch_size
+    if args.patience > 0:
+        valid_inputs, valid_items, valid_seen = (t.to(device) for t in validation)
 
     samples, loss_val, train_seconds = 0, float("nan"), 0.0
-    for _ in range(args.epochs):
+    elapsed, best, best_epoch, best_state, bad, epochs_run, seconds_to_best = 0.0, None, 0, None, 0, 0, 0.0
+    for epoch in range(args.epochs):
         model.train()
+        sync()
         t0 = time.perf_counter()
         perm = torch.randperm(len(inputs), generator=gen)
         for start in range(0, len(perm), B):
-            idx = perm[start:start + B]
+            idx = perm[start:start + B].to(device)
             seq, tgt = inputs[idx], targets[idx]
             # Score only the real (non-padding) positions, as deepcart does: the mean runs
             # over real targets either way, at a fraction of the (B, L, I) work.
-            h = model(seq).reshape(-1, DIM)
-            real = (tgt > 0).reshape(-1).nonzero().squeeze(1)
-            logits = model.logits(h.index_select(0, real))  # (N, I)
-            loss = F.cross_entropy(logits, tgt.reshape(-1).index_select(0, real) - 1)
+            with autocast():
+                h = model(seq).reshape(-1, DIM)
+                real = (tgt > 0).reshape(-1).nonzero().squeeze(1)
+                logits = model.logits(h.index_select(0, real))  # (N, I)
+                loss = F.cross_entropy(logits, tgt.reshape(-1).index_select(0, real) - 1)
             opt.zero_grad()
             loss.backward()
             opt.step()
             samples += len(idx)
         loss_val = loss.item()
-        train_seconds += time.perf_counter() - t0
+        sync()
+        epoch_train = time.perf_counter() - t0
+        train_seconds += epoch_train
+        epochs_run = epoch + 1
+        if args.patience <= 0:
+            continue
+        hr, ndcg = evaluate(model, valid_inputs, valid_items, seen=valid_seen if args.exclude_seen else None,
+                            autocast=autocast)
+        sync()
+        elapsed += time.perf_counter() - t0  # training and validation, as deepcart's epoch seconds
+        if best is None or ndcg > best[1]:
+            best, best_epoch, bad, seconds_to_best = (hr, ndcg), epoch + 1, 0, elapsed
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            bad += 1
+            if bad >= args.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
 
     result = {
         "peer": "pytorch", "model": "sasrec", "torch": torch.__version__,
         "threads": args.threads, "batch_size": B, "epochs": args.epochs,
+        "device": str(device), "precision": args.precision,
         "samples": samples, "train_seconds": train_seconds,
         "samples_per_second": samples / train_seconds if train_seconds > 0 else 0.0,
         "final_loss": loss_val,
     }
+    if args.patience > 0:
+        result.update({"epochs_run": epochs_run, "best_epoch": best_epoch, "seconds_to_best": seconds_to_best,
+                       "seconds_with_validation": elapsed, "valid_hr@10": best[0], "valid_ndcg@10": best[1]})
     if args.eval:
-        result["hr@10"], result["ndcg@10"] = evaluate(model, eval_inputs, test_items)
+        seen = test_seen.to(device) if args.exclude_seen else None
+        result["hr@10"], result["ndcg@10"] = evaluate(model, eval_inputs.to(device), test_items.to(device),
+                                                      seen=seen, autocast=autocast)
     print(json.dumps(result))
 
 

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """deepcart's text networks (src/deepcart/text/rnn.h, transformer.h) in PyTorch-Python, for
 side-by-side speed on identical data.
 
@@ -8,7 +8,8 @@ gru: embedding, bidirectional GRU over packed sequences, max pooling over real t
 linear. transformer: embedding plus learned positions, pre-LayerNorm blocks (4x feed-forward,
 GELU), masked max pooling, final LayerNorm, linear. AdamW, batch in random order padded to its
 longest text; inference sorted by length in batches of 256, as deepcart does. Prints one JSON
-line: training texts/s (one epoch) and inference texts/s on the test file.
+line: training texts/s (one epoch) and inference texts/s on the test file. --device cuda runs
+on the GPU (batches padded on the CPU, then moved); --precision bf16 autocasts.
 """
 import argparse, collections, json, math, time
 
@@ -65,7 +66,7 @@ class Net(nn.Module):
         x = self.embedding(ids)
         if self.arch == "gru":
             lengths = keep.sum(1).clamp(min=1)
-            packed = nn.utils.rnn.pack_padded_sequence(self.drop(x), lengths, batch_first=True, enforce_sorted=False)
+            packed = nn.utils.rnn.pack_padded_sequence(self.drop(x), lengths.cpu(), batch_first=True, enforce_sorted=False)
             out, _ = self.rnn(packed)
             h, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
         else:
@@ -73,7 +74,7 @@ class Net(nn.Module):
             h = self.drop(x + self.positions.weight[:l].unsqueeze(0))
             usable = keep.clone()
             usable[:, 0] = True
-            bias = torch.zeros(usable.shape).masked_fill(~usable, float("-inf")).view(ids.shape[0], 1, 1, l)
+            bias = torch.zeros(usable.shape, device=ids.device).masked_fill(~usable, float("-inf")).view(ids.shape[0], 1, 1, l)
             for block in self.blocks:
                 h = block(h, bias)
             h = self.final(h)
@@ -103,9 +104,15 @@ def main():
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: autocast forward and loss to bfloat16")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16")
 
     train_labels, train_tokens = read(f"{args.split}/train.txt")
     test_labels, test_tokens = read(f"{args.split}/test.txt")
@@ -114,30 +121,36 @@ def main():
     names = sorted(set(train_labels))
     encode = lambda rows: [[vocab.get(t, 1) for t in row[:args.max_length]] for row in rows]
     train_ids, test_ids = encode(train_tokens), encode(test_tokens)
-    y = torch.tensor([names.index(l) for l in train_labels])
+    y = torch.tensor([names.index(l) for l in train_labels]).to(device)
 
     model = Net(args.model, len(vocab) + 2, len(names), args.dim, args.hidden, args.layers, args.heads,
-                args.max_length, args.dropout)
+                args.max_length, args.dropout).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=0.002, weight_decay=0.01)
     model.train()
     perm = torch.randperm(len(train_ids)).tolist()
+    sync()
     t0 = time.perf_counter()
     for start in range(0, len(perm), args.batch_size):
         idx = perm[start:start + args.batch_size]
-        loss = F.cross_entropy(model(pad([train_ids[i] for i in idx])), y[idx])
+        with autocast():
+            loss = F.cross_entropy(model(pad([train_ids[i] for i in idx]).to(device)).float(), y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
+    sync()
     train_seconds = time.perf_counter() - t0
 
     model.eval()
     order = sorted(range(len(test_ids)), key=lambda i: len(test_ids[i]))
+    sync()
     t0 = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast():
         for start in range(0, len(order), 256):
-            torch.softmax(model(pad([test_ids[i] for i in order[start:start + 256]])), 1)
+            torch.softmax(model(pad([test_ids[i] for i in order[start:start + 256]]).to(device)), 1)
+    sync()
     infer_seconds = time.perf_counter() - t0
     print(json.dumps({"peer": "pytorch", "model": args.model, "torch": torch.__version__, "threads": args.threads,
+                      "device": str(device), "precision": args.precision,
                       "batch_size": args.batch_size, "train_texts": len(train_ids), "test_texts": len(test_ids),
                       "train_texts_per_second": len(train_ids) / train_seconds,
                       "inference_texts_per_second": len(test_ids) / infer_seconds}))

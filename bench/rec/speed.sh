@@ -4,6 +4,11 @@
 # Usage: bench/rec/speed.sh [threads]   (after `make build` and `bash scripts/setup.sh --bench`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The peer is PyTorch-Python from the same torch wheel deepcart is built on (scripts/setup.sh),
+# with the same LibTorch threads, MKL and libgomp, and the same OpenMP wait setting that the
+# deepcart program gives itself (apps/deepcart/cli_common.cpp).
+PY=${PY:-.venv/bin/python3}
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-1000}
 THREADS=${1:-2}
 DEEPCART=${DEEPCART:-build/apps/deepcart/deepcart}
 DATA=${DEEPCART_SHARED_DATA:-../shared/data}
@@ -25,14 +30,14 @@ echo "| model (data, batch, threads $THREADS) | deepcart samples/s | PyTorch-Pyt
 echo "|---|---|---|---|"
 
 # NeuMF on MovieLens-100K: 256 positives per batch with 4 sampled negatives each, 5 epochs.
-bench/peers/neumf.py --data "$ML" --threads "$THREADS" --epochs 5 --batch-size 256 > "$TMP/peer-neumf.json"
+"$PY" bench/peers/neumf.py --data "$ML" --threads "$THREADS" --epochs 5 --batch-size 256 > "$TMP/peer-neumf.json"
 "$DEEPCART" rec train --model neumf --data "$ML" --split loo --layers 32,16 --negatives 4 \
   --batch-size 256 --epochs 5 --patience 0 --lr 0.001 --threads "$THREADS" --quiet --json \
   --out "$TMP/neumf.dcm" > "$TMP/neumf.json"
 run_pair "NeuMF (ML-100K, 256 x (1+4), 5 epochs)" "$TMP/peer-neumf.json" "$TMP/neumf.json"
 
 # SASRec on Amazon Beauty: 128 sequences per batch, length 50, full softmax, 1 epoch.
-bench/peers/sasrec.py --data "$BEAUTY" --threads "$THREADS" --epochs 1 --batch-size 128 > "$TMP/peer-sasrec.json"
+"$PY" bench/peers/sasrec.py --data "$BEAUTY" --threads "$THREADS" --epochs 1 --batch-size 128 > "$TMP/peer-sasrec.json"
 "$DEEPCART" rec train --model sasrec --data "$BEAUTY" --split loo --batch-size 128 --epochs 1 \
   --patience 0 --threads "$THREADS" --quiet --json --out "$TMP/sasrec.dcm" > "$TMP/sasrec.json"
 run_pair "SASRec (Beauty, 128 x 50, 1 epoch)" "$TMP/peer-sasrec.json" "$TMP/sasrec.json"

@@ -6,6 +6,11 @@
 # Run it alone: two OpenMP programs on two cores slow each other several-fold.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The peer is PyTorch-Python from the same torch wheel deepcart is built on (scripts/setup.sh),
+# with the same LibTorch threads, MKL and libgomp, and the same OpenMP wait setting that the
+# deepcart program gives itself (apps/deepcart/cli_common.cpp).
+PY=${PY:-.venv/bin/python3}
+export GOMP_SPINCOUNT=${GOMP_SPINCOUNT:-1000}
 THREADS=${1:-2}
 shift || true
 MODELS=${*:-cnn resnet}
@@ -19,7 +24,7 @@ ratio() { /usr/bin/python3 -c "print('%.0f | %.0f | %.2fx' % ($1, $2, $1 / $2))"
 echo "| model (batch 128, threads $THREADS) | measure | deepcart | PyTorch-Python | ratio |"
 echo "|---|---|---|---|---|"
 for model in $MODELS; do
-  /usr/bin/python3 bench/peers/vision.py --model "$model" --threads "$THREADS" --epochs 1 \
+  "$PY" bench/peers/vision.py --model "$model" --threads "$THREADS" --epochs 1 \
     --batch-size 128 > "$TMP/peer.json"
   "$DEEPCART" vision train --model "$model" --epochs 1 --batch-size 128 --patience 0 \
     --threads "$THREADS" --quiet --json --out "$TMP/$model.dcm" > "$TMP/train.json"
