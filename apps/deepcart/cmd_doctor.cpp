@@ -31,6 +31,7 @@ nlohmann::json doctor_report() {
   j["cuda"] = {{"built", engine.cuda_built}, {"version", engine.cuda_version}, {"gpus", gpus},
                {"cudnn", engine.cudnn_version}, {"why_none", engine.gpus.empty() ? engine.gpu_error : ""}};
   j["torch_blas"] = engine.blas;
+  j["sgemm"] = engine.sgemm;
   j["openmp"] = {{"runtime", engine.openmp},
                  {"OMP_WAIT_POLICY", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : ""},
                  {"GOMP_SPINCOUNT", std::getenv("GOMP_SPINCOUNT") ? std::getenv("GOMP_SPINCOUNT") : ""}};
@@ -105,7 +106,8 @@ void register_doctor(CLI::App& app) {
                 waits.empty() ? "libgomp's default spin" : waits.c_str());
     std::printf("threads       %d LibTorch intra-op (of %d cores; --threads to change), %d inter-op\n",
                 r["threads"].get<int>(), r["cores"].get<int>(), r["interop_threads"].get<int>());
-    std::printf("libblas.so.3  %s (used by FAISS)\n", b["library"].empty() ? "not loaded" : b["library"].get<std::string>().c_str());
+    std::printf("sgemm_        answered by %s\n", r["sgemm"].get<std::string>().c_str());
+    std::printf("libblas.so.3  %s (loaded for FAISS)\n", b["library"].empty() ? "not loaded" : b["library"].get<std::string>().c_str());
     if (b["openblas"].get<bool>()) {
       std::printf("              OpenBLAS %s; its pool: %d thread(s) (deepcart sets it; "
                   "DEEPCART_BLAS_THREADS overrides)\n",

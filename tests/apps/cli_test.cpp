@@ -46,6 +46,8 @@ TEST_F(CliTest, DoctorReportsThreadsAndBlas) {
   EXPECT_EQ(j.at("blas").at("threads"), j.at("cores").get<int>() > 1 ? 1 : j.at("cores").get<int>());
   EXPECT_EQ(j.at("libtorch"), "2.11.0");
   EXPECT_EQ(j.at("torch_blas"), "MKL");
+  // OpenBLAS (FAISS's libblas.so.3) is loaded too, but MKL inside libtorch_cpu answers sgemm_.
+  EXPECT_NE(j.at("sgemm").get<std::string>().find("libtorch_cpu.so"), std::string::npos) << r.out;
   EXPECT_EQ(j.at("cuda").at("built"), true);
   EXPECT_EQ(j.at("cuda").at("version").get<std::string>().substr(0, 3), "13.");
   EXPECT_NE(j.at("openmp").at("runtime").get<std::string>().find("libgomp"), std::string::npos) << r.out;

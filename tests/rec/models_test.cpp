@@ -55,6 +55,26 @@ TEST(RecModels, SasRecCausalMask) {
   EXPECT_EQ(model->item_vectors().sizes(), (std::vector<int64_t>{20, 16}));
 }
 
+// The fused attention (scaled_dot_product_attention) and LibTorch's MultiheadAttention, same
+// weights: the same outputs and the same gradients.
+TEST(RecModels, SasRecFusedAttentionEqualsTheModule) {
+  torch::manual_seed(4);
+  SasRecBlock block(16, 2, 0.0);
+  const int64_t len = 7, batch = 3;
+  at::Tensor mask = torch::zeros({len, len}).masked_fill(torch::ones({len, len}, torch::kBool).triu(1),
+                                                         -std::numeric_limits<float>::infinity());
+  at::Tensor x = torch::randn({len, batch, 16}, torch::requires_grad());
+  at::Tensor weights;
+  at::Tensor fused = block->forward(x, mask, nullptr);
+  at::Tensor module = block->forward(x, mask, &weights);
+  ASSERT_EQ(fused.sizes(), module.sizes());
+  EXPECT_TRUE(torch::allclose(fused, module, 1e-5, 1e-6)) << (fused - module).abs().max();
+  at::Tensor g_fused = torch::autograd::grad({fused.pow(2).sum()}, {x})[0];
+  at::Tensor g_module = torch::autograd::grad({module.pow(2).sum()}, {x})[0];
+  EXPECT_TRUE(torch::allclose(g_fused, g_module, 1e-4, 1e-5)) << (g_fused - g_module).abs().max();
+  EXPECT_EQ(weights.sizes(), (std::vector<int64_t>{batch, len, len}));
+}
+
 TEST(RecModels, NeuMfStartsAsTheMeanOfGmfAndMlp) {
   torch::manual_seed(1);
   Gmf gmf(GmfOptions{5, 7, 4});

@@ -1,5 +1,6 @@
 #include "deepcart/core/device.h"
 
+#include <dlfcn.h>
 #include <link.h>
 
 #include <ATen/Context.h>
@@ -128,6 +129,10 @@ EngineInfo engine_info() {
   const std::string blas = lower(setting("BLAS_INFO"));
   info.blas = blas == "mkl" ? "MKL" : blas == "open" || blas == "openblas" ? "OpenBLAS" : blas;
   dl_iterate_phdr(find_openmp, &info.openmp);
+  Dl_info where{};
+  if (void* f = dlsym(RTLD_DEFAULT, "sgemm_"); f != nullptr && dladdr(f, &where) != 0 && where.dli_fname) {
+    info.sgemm = where.dli_fname;
+  }
   const int n = usable_gpus(&info.gpu_error);
   for (int i = 0; i < n; ++i) {
     const cudaDeviceProp* p = at::cuda::getDeviceProperties(i);

@@ -22,11 +22,34 @@ SasRecBlockImpl::SasRecBlockImpl(int64_t dim, int64_t heads, double dropout) {
 
 at::Tensor SasRecBlockImpl::forward(const at::Tensor& x, const at::Tensor& mask, at::Tensor* weights) {
   at::Tensor h = norm1_(x);
-  auto [a, w] = attention_->forward(h, h, h, /*key_padding_mask=*/at::Tensor(),
-                                    /*need_weights=*/weights != nullptr, mask);
-  if (weights) *weights = w;  // (B, L, L), averaged over heads
+  at::Tensor a;
+  if (weights) {  // the attention weights are wanted (reasons): LibTorch's module returns them
+    auto [out, w] = attention_->forward(h, h, h, /*key_padding_mask=*/at::Tensor(), /*need_weights=*/true, mask);
+    *weights = w;  // (B, L, L), averaged over heads
+    a = out;
+  } else {
+    a = causal_attention(h);
+  }
   at::Tensor y = x + dropout_(a);
   return y + dropout_(ff2_(dropout_(torch::relu(ff1_(norm2_(y))))));
+}
+
+// The module's own weights through the fused scaled_dot_product_attention kernel, causal, as
+// PyTorch-Python's MultiheadAttention does when no weights are asked for. LibTorch's C++
+// MultiheadAttention is the unfused path (matmul, softmax, matmul), which made SASRec training
+// 0.76x the speed of the same model in Python on the same LibTorch (bench/RESULTS.md).
+at::Tensor SasRecBlockImpl::causal_attention(const at::Tensor& h /* (L, B, D) */) {
+  const int64_t len = h.size(0), batch = h.size(1), dim = h.size(2);
+  const int64_t heads = attention_->options.num_heads(), head_dim = dim / heads;
+  auto qkv = torch::nn::functional::linear(h, attention_->in_proj_weight, attention_->in_proj_bias).chunk(3, -1);
+  auto split = [&](const at::Tensor& t) {  // (L, B, D) -> (B, H, L, D/H)
+    return t.reshape({len, batch * heads, head_dim}).transpose(0, 1).reshape({batch, heads, len, head_dim});
+  };
+  const double p = is_training() ? attention_->options.dropout() : 0.0;
+  at::Tensor out = at::scaled_dot_product_attention(split(qkv[0]), split(qkv[1]), split(qkv[2]), {}, p,
+                                                    /*is_causal=*/true);                 // (B, H, L, D/H)
+  out = out.permute({2, 0, 1, 3}).reshape({len, batch, dim});
+  return attention_->out_proj->forward(out);
 }
 
 SasRecImpl::SasRecImpl(const SasRecOptions& o) : options_(o) {

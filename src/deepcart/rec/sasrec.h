@@ -31,7 +31,9 @@ class SasRecBlockImpl : public torch::nn::Module {
  public:
   SasRecBlockImpl(int64_t dim, int64_t heads, double dropout);
   // x (L, B, D), causal mask (L, L) bool -> (L, B, D); weights (B, L, L) when asked
+  // x (L, B, D) with a causal mask; with `weights`, the attention weights come back too.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask, at::Tensor* weights);
+  at::Tensor causal_attention(const at::Tensor& h);
 
  private:
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
