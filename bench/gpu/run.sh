@@ -95,17 +95,13 @@ export LIBRARY_PATH=$LIB${LIBRARY_PATH:+:$LIBRARY_PATH}
 # Reference BLAS/LAPACK and their Fortran runtime, for deepcart (FAISS) only; not the peers.
 DCENV=(env "LD_LIBRARY_PATH=$LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
 
-# deepcart reads Fashion-MNIST from Debian's folder only (src/deepcart/data/idx.h, no override):
-# link the carried copy there when we may.
-FM=/usr/share/datasets/fashion-mnist
-if [ ! -f "$FM/t10k-images-idx3-ubyte.gz" ] && [ -d "$DEPS/fashion-mnist" ]; then
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
-  { $SUDO mkdir -p /usr/share/datasets && $SUDO ln -sfn "$DEPS/fashion-mnist" "$FM"; } 2>/dev/null ||
-    note "cannot link $FM to the carried copy (not root, no sudo): deepcart's vision steps will fail"
+# Fashion-MNIST: Debian's folder when the machine has it, else the carried copy
+# (deepcart and the vision peer both read $DEEPCART_FASHION_MNIST).
+if [ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+  export DEEPCART_FASHION_MNIST=/usr/share/datasets/fashion-mnist
+else
+  export DEEPCART_FASHION_MNIST=$DEPS/fashion-mnist
 fi
-if [ -f "$FM/t10k-images-idx3-ubyte.gz" ]; then export DEEPCART_FASHION_MNIST=$FM
-else export DEEPCART_FASHION_MNIST=$DEPS/fashion-mnist; fi
 
 DATA=${DEEPCART_SHARED_DATA:-}
 for d in "$ROOT/../shared/data" "$ROOT/shared/data"; do
