@@ -162,9 +162,10 @@ class SeqTask : public TrainTask {
       }
     }
     at::Tensor hidden = model_->encode(on_device(input));       // (B, L, D)
-    at::Tensor valid = on_device((target > 0).flatten().nonzero().squeeze(1));
+    const at::Tensor targets = on_device(target);               // `tg` keeps reading the CPU copy
+    at::Tensor valid = (targets > 0).flatten().nonzero().squeeze(1);
     at::Tensor h = hidden.reshape({-1, hidden.size(2)}).index_select(0, valid);  // (N, D)
-    at::Tensor t = on_device(target).flatten().index_select(0, valid) - 1;       // (N)
+    at::Tensor t = targets.flatten().index_select(0, valid) - 1;                 // (N)
     at::Tensor vectors = model_->item_vectors();                                 // (I, D)
     if (loss_ == "softmax") return torch::cross_entropy_loss(torch::mm(h, vectors.t()), t);
     // One sampled negative per position, never an item of that user's sequence.
