@@ -75,6 +75,53 @@ TEST(RecModels, SasRecFusedAttentionEqualsTheModule) {
   EXPECT_EQ(weights.sizes(), (std::vector<int64_t>{batch, len, len}));
 }
 
+// SASRec over the real positions only (encode_real, encode_last) and over the padded batch
+// (encode): the same outputs and the same gradients, for rows of every length from 0 to full.
+TEST(RecModels, SasRecSkippingThePaddingEqualsThePaddedBatch) {
+  torch::manual_seed(5);
+  SasRecOptions o;
+  o.items = 30;
+  o.dim = 16;
+  o.heads = 2;
+  o.max_len = 9;
+  o.dropout = 0.0;
+  SasRec model(o);
+  {  // non-zero norm biases, so that the padding's keys and values are not trivial
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->named_parameters()) {
+      if (p.key().find("bias") != std::string::npos) p.value().normal_(0.0, 0.5);
+    }
+  }
+  const int64_t len = 7;  // shorter than max_len: positions count from the end
+  at::Tensor history = torch::zeros({4, len}, torch::kLong);
+  const std::vector<int64_t> lengths{3, 7, 0, 1};
+  for (int64_t r = 0; r < 4; ++r) {
+    for (int64_t c = len - lengths[r]; c < len; ++c) history[r][c] = 1 + (r * 11 + c * 5) % 30;
+  }
+  at::Tensor real = history.flatten().nonzero().squeeze(1);
+  ASSERT_EQ(real.size(0), 11);
+  at::Tensor padded = model->encode(history);
+  at::Tensor expected = padded.reshape({-1, 16}).index_select(0, real);
+  at::Tensor packed = model->encode_real(history);
+  ASSERT_EQ(packed.sizes(), (std::vector<int64_t>{11, 16}));
+  EXPECT_TRUE(torch::allclose(packed, expected, 1e-5, 1e-5)) << (packed - expected).abs().max();
+
+  at::Tensor weights = torch::randn({11, 16});
+  std::vector<at::Tensor> params = model->parameters();
+  auto g_packed = torch::autograd::grad({(packed * weights).sum()}, params);
+  auto g_padded = torch::autograd::grad({(expected * weights).sum()}, params);
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(g_packed[i], g_padded[i], 1e-4, 1e-5))
+        << "parameter " << i << ": " << (g_packed[i] - g_padded[i]).abs().max();
+  }
+  // encode_last: each row's last position; a row with no item falls back to the padded batch.
+  at::Tensor last = model->encode_last(history);
+  EXPECT_TRUE(torch::allclose(last, padded.select(1, len - 1), 1e-5, 1e-5));
+  at::Tensor nonempty = history.index_select(0, torch::tensor({0, 1, 3}));
+  EXPECT_TRUE(torch::allclose(model->encode_last(nonempty), padded.select(1, len - 1).index_select(0, torch::tensor({0, 1, 3})),
+                              1e-5, 1e-5));
+}
+
 TEST(RecModels, NeuMfStartsAsTheMeanOfGmfAndMlp) {
   torch::manual_seed(1);
   Gmf gmf(GmfOptions{5, 7, 4});

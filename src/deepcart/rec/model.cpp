@@ -23,6 +23,15 @@ torch::nn::Embedding seq_item_embedding(int64_t items, int64_t dim) {
   return emb;
 }
 
+at::Tensor SeqModelImpl::encode_real(const at::Tensor& history) {
+  at::Tensor hidden = encode(history);  // (B, L, D)
+  return hidden.reshape({-1, hidden.size(2)}).index_select(0, history.flatten().nonzero().squeeze(1));
+}
+
+at::Tensor SeqModelImpl::encode_last(const at::Tensor& history) {
+  return encode(history).select(1, history.size(1) - 1);
+}
+
 RecFamily rec_family(const std::string& arch) {
   if (arch == "pop") return RecFamily::kPop;
   if (arch == "bpr-mf" || arch == "gmf" || arch == "ncf-mlp" || arch == "neumf" || arch == "mlp") {

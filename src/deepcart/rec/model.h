@@ -30,6 +30,11 @@ class SeqModelImpl : public torch::nn::Module {
   // history (B, L) int64 item id + 1, 0 = padding, left-padded, most recent last
   //   -> hidden states (B, L, D)
   virtual at::Tensor encode(const at::Tensor& history) = 0;
+  // The hidden states at the real (non-zero) positions of `history` only, row by row: (N, D)
+  // for N real positions. Equal to picking them out of encode(); a model may skip the padding.
+  virtual at::Tensor encode_real(const at::Tensor& history);
+  // The hidden state at each row's last position, (B, D): what scores the next item.
+  virtual at::Tensor encode_last(const at::Tensor& history);
   // (I, D) output item embeddings, shared with the input (index i = item id i)
   virtual at::Tensor item_vectors() = 0;
   // Per-position weights over the history for the last position, (B, L), from the last

@@ -161,11 +161,10 @@ class SeqTask : public TrainTask {
         tg[j][len - take + p] = seq[n - take + p + 1] + 1;
       }
     }
-    at::Tensor hidden = model_->encode(on_device(input));       // (B, L, D)
+    // The input and the target have their real positions in the same slots.
+    at::Tensor h = model_->encode_real(on_device(input));                         // (N, D)
     const at::Tensor targets = on_device(target);               // `tg` keeps reading the CPU copy
-    at::Tensor valid = (targets > 0).flatten().nonzero().squeeze(1);
-    at::Tensor h = hidden.reshape({-1, hidden.size(2)}).index_select(0, valid);  // (N, D)
-    at::Tensor t = targets.flatten().index_select(0, valid) - 1;                 // (N)
+    at::Tensor t = targets.flatten().index_select(0, (targets > 0).flatten().nonzero().squeeze(1)) - 1;  // (N)
     at::Tensor vectors = model_->item_vectors();                                 // (I, D)
     if (loss_ == "softmax") return torch::cross_entropy_loss(torch::mm(h, vectors.t()), t);
     // One sampled negative per position, never an item of that user's sequence.
@@ -192,8 +191,8 @@ class SeqTask : public TrainTask {
           std::vector<const std::vector<int64_t>*> histories;
           auto u = users.accessor<int64_t, 1>();
           for (int64_t j = 0; j < users.size(0); ++j) histories.push_back(&split_.train[u[j]]);
-          at::Tensor h = model_->encode(on_device(rec_pad_histories(histories, model_->max_len())));
-          return torch::mm(h.select(1, h.size(1) - 1), model_->item_vectors().t());  // (B, I)
+          at::Tensor h = model_->encode_last(on_device(rec_pad_histories(histories, model_->max_len())));
+          return torch::mm(h, model_->item_vectors().t());  // (B, I)
         },
         items_, 256);
   }

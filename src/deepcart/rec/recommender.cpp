@@ -138,8 +138,8 @@ at::Tensor Recommender::score_users(const at::Tensor& users,
     std::vector<const std::vector<int64_t>*> h;
     auto u = users.accessor<int64_t, 1>();
     for (int64_t j = 0; j < users.size(0); ++j) h.push_back(&source.at(u[j]));
-    at::Tensor hidden = seq_->encode(on_device(rec_pad_histories(h, seq_->max_len())));
-    return on_cpu(torch::mm(hidden.select(1, hidden.size(1) - 1), seq_->item_vectors().t()));  // (B, I)
+    at::Tensor hidden = seq_->encode_last(on_device(rec_pad_histories(h, seq_->max_len())));  // (B, D)
+    return on_cpu(torch::mm(hidden, seq_->item_vectors().t()));  // (B, I)
   }
   if (ease_.defined()) {
     const auto& source = histories ? *histories : history_;
@@ -157,8 +157,8 @@ at::Tensor Recommender::score_users(const at::Tensor& users,
 at::Tensor Recommender::score_history(const std::vector<int64_t>& history) {
   c10::InferenceMode guard;
   if (seq_) {
-    at::Tensor hidden = seq_->encode(on_device(rec_pad_histories({&history}, seq_->max_len())));
-    return on_cpu(torch::mv(seq_->item_vectors(), hidden[0][hidden.size(1) - 1]));  // (I)
+    at::Tensor hidden = seq_->encode_last(on_device(rec_pad_histories({&history}, seq_->max_len())));
+    return on_cpu(torch::mv(seq_->item_vectors(), hidden[0]));  // (I)
   }
   if (ease_.defined()) {
     // The sum of the history's rows of B: X_u B without building X_u.

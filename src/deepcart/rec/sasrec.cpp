@@ -52,6 +52,31 @@ at::Tensor SasRecBlockImpl::causal_attention(const at::Tensor& h /* (L, B, D) */
   return attention_->out_proj->forward(out);
 }
 
+// Padding never changes a real position's output, but in the padded batch it is most of the
+// work: a Beauty batch of 128 x 50 has about 730 real positions. Here the position-wise layers
+// (norms, projections, feed-forward, dropout) see the real positions only. A padding position
+// enters every block as zeros (encode() zeroes it after each block), so its normalised input
+// is norm1's bias, and its query, key and value are one row, the same for every padding slot:
+// the attention grid gets that row in every padding slot and the real rows in theirs. The
+// result equals encode() at the real positions, gradients included (tests/rec/models_test.cpp).
+at::Tensor SasRecBlockImpl::forward_real(const at::Tensor& x, const at::Tensor& real, int64_t batch,
+                                         int64_t len) {
+  const int64_t dim = x.size(1), heads = attention_->options.num_heads(), head_dim = dim / heads;
+  const auto& w = attention_->in_proj_weight;
+  const auto& b = attention_->in_proj_bias;
+  at::Tensor h = norm1_(x);
+  at::Tensor padding = torch::nn::functional::linear(norm1_->bias.unsqueeze(0), w, b);  // (1, 3D)
+  at::Tensor grid = padding.expand({batch * len, 3 * dim})
+                        .contiguous()
+                        .index_copy(0, real, torch::nn::functional::linear(h, w, b));  // (B*L, 3D)
+  at::Tensor qkv = grid.view({batch, len, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});  // (3, B, H, L, D/H)
+  const double p = is_training() ? attention_->options.dropout() : 0.0;
+  at::Tensor a = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], {}, p, /*is_causal=*/true);
+  a = a.transpose(1, 2).reshape({batch * len, dim}).index_select(0, real);  // (N, D)
+  at::Tensor y = x + dropout_(attention_->out_proj->forward(a));
+  return y + dropout_(ff2_(dropout_(torch::relu(ff1_(norm2_(y))))));
+}
+
 SasRecImpl::SasRecImpl(const SasRecOptions& o) : options_(o) {
   if (o.items < 1) throw Error("sasrec: expected at least one item");
   if (o.dim % o.heads != 0) {
@@ -93,6 +118,28 @@ at::Tensor SasRecImpl::encode(const at::Tensor& history) {
     if (weights.defined()) last_attention_ = weights.select(1, len - 1);  // (B, L)
   }
   return final_norm_(x.transpose(0, 1));  // (B, L, D)
+}
+
+at::Tensor SasRecImpl::encode_real(const at::Tensor& history) {
+  if (record_attention_) return SeqModelImpl::encode_real(history);  // the weights need the module
+  const int64_t batch = history.size(0), len = history.size(1);
+  TORCH_CHECK(len <= options_.max_len, "sasrec: history of length ", len, " exceeds max_len ",
+              options_.max_len);
+  at::Tensor flat = history.flatten();
+  at::Tensor real = flat.nonzero().squeeze(1);  // slots of the real positions in the (B, L) grid
+  // A slot's position is its column, counted so that the last column is max_len - 1, as in encode().
+  at::Tensor positions = real.remainder(len) + (options_.max_len - len);
+  at::Tensor x = dropout_(item_emb_(flat.index_select(0, real)) * std::sqrt(static_cast<double>(options_.dim)) +
+                          pos_emb_(positions));  // (N, D)
+  for (const auto& block : *blocks_) x = block->as<SasRecBlock>()->forward_real(x, real, batch, len);
+  return final_norm_(x);
+}
+
+at::Tensor SasRecImpl::encode_last(const at::Tensor& history) {
+  at::Tensor counts = (history > 0).sum(1);  // real positions per row
+  // A row with no item has only padding, whose output only encode() gives; so has record_attention.
+  if (record_attention_ || counts.min().item<int64_t>() == 0) return SeqModelImpl::encode_last(history);
+  return encode_real(history).index_select(0, counts.cumsum(0) - 1);  // each row's last real position
 }
 
 at::Tensor SasRecImpl::item_vectors() { return item_emb_->weight.slice(0, 1); }

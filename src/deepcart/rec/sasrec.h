@@ -34,6 +34,9 @@ class SasRecBlockImpl : public torch::nn::Module {
   // x (L, B, D) with a causal mask; with `weights`, the attention weights come back too.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& mask, at::Tensor* weights);
   at::Tensor causal_attention(const at::Tensor& h);
+  // The same block over the real positions only: x (N, D), `real` their slots in the
+  // row-major (batch, len) grid of a left-padded batch.
+  at::Tensor forward_real(const at::Tensor& x, const at::Tensor& real, int64_t batch, int64_t len);
 
  private:
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
@@ -47,6 +50,8 @@ class SasRecImpl : public SeqModelImpl {
  public:
   explicit SasRecImpl(const SasRecOptions& options);
   at::Tensor encode(const at::Tensor& history) override;  // (B, L) -> (B, L, D)
+  at::Tensor encode_real(const at::Tensor& history) override;  // (B, L) -> (N, D)
+  at::Tensor encode_last(const at::Tensor& history) override;  // (B, L) -> (B, D)
   at::Tensor item_vectors() override;                      // (I, D)
   at::Tensor last_attention() override { return last_attention_; }
   void record_attention(bool on) { record_attention_ = on; }
