@@ -6,15 +6,17 @@
 #include "deepcart/core/error.h"
 #include "deepcart/dist/gloo_group.h"
 #include "deepcart/dist/launch.h"
+#include "deepcart/dist/nccl_backend.h"
 
 namespace deepcart::cli {
 
 bool join_data_parallel(TrainOptions& options, Common& common) {
   std::unique_ptr<dist::DistConfig> config = dist::dist_config_from_env();
   if (!config || config->world_size == 1) return true;
-  if (!context_device().is_cpu()) {
-    throw Error("data-parallel training runs on the CPU only for now (its gradients travel over Gloo); GPU "
-                "workers over NCCL are not built yet: use --device cpu with `deepcart launch`");
+  config->device = context_device();  // GPU workers all-reduce over NCCL, CPU workers over Gloo
+  if (config->device.is_cuda() && !dist::nccl_built()) {
+    throw Error("this deepcart was built without NCCL (CMake found no nccl.h), so data-parallel workers cannot "
+                "train on GPUs; use --device cpu with `deepcart launch`");
   }
   if (config->rank != 0) common.quiet = true;
   options.quiet = common.quiet;
@@ -26,7 +28,8 @@ bool join_data_parallel(TrainOptions& options, Common& common) {
 void register_launch(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "launch",
-      "data-parallel training: run a train command in several workers (c10d Gloo), on this host or several");
+      "data-parallel training: run a train command in several workers (c10d: Gloo on CPUs, NCCL on GPUs), on "
+      "this host or several");
   auto o = std::make_shared<dist::LaunchOptions>();
   auto command = std::make_shared<std::vector<std::string>>();
   cmd->add_option("--nproc", o->nproc, "workers on this host")->capture_default_str()->check(CLI::PositiveNumber);
@@ -46,6 +49,8 @@ void register_launch(CLI::App& app) {
   cmd->footer(
       "Each worker is this program running the given train command with DEEPCART_RANK, DEEPCART_WORLD_SIZE and "
       "DEEPCART_MASTER set (a cluster scheduler may set them itself and run the train command directly). "
+      "With --device cuda or auto in the train command, each worker takes its own GPU (worker i: GPU i mod the "
+      "GPU count) and gradients travel over NCCL; on the CPU, over Gloo. "
       "--batch-size is per worker. Only rank 0 prints progress and writes the model, the checkpoint and the metrics "
       "log. Ctrl-C stops every worker at the same step with a checkpoint; --resume continues it.");
   cmd->callback([=] {

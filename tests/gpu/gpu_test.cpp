@@ -5,6 +5,9 @@
 
 #include "deepcart/core/device.h"
 #include "deepcart/core/model_file.h"
+#include "deepcart/dist/gloo_group.h"
+#include "deepcart/dist/launch.h"
+#include "deepcart/dist/nccl_backend.h"
 #include "deepcart/rec/rec_task.h"
 #include "deepcart/rec/recommender.h"
 #include "rec/planted_taste.h"
@@ -66,6 +69,38 @@ TEST_F(Gpu, Bf16SasRecWithinNoiseOfFp32) {
   Recommender half(train("sasrec", d, split).model);
   const double bf16 = rec_evaluate_split(half, split, true, {10}, 0, 1).at("hr@10");
   EXPECT_NEAR(bf16, fp32, 0.05) << "fp32 " << fp32 << ", bf16 " << bf16;
+}
+
+// A data-parallel group of one GPU worker runs over NCCL (one GPU cannot hold two ranks):
+// the averaged gradients, sums and broadcast come back unchanged, on the GPU, and a large
+// embedding table goes the by-rows path.
+TEST_F(Gpu, NcclGroupOfOneKeepsGradientsAndSums) {
+  ASSERT_TRUE(dist::nccl_built()) << "this build has no NCCL (CMake found no nccl.h)";
+  dist::DistConfig config;
+  config.master_port = dist::free_loopback_port();
+  config.device = resolve_device("cuda");
+  config.timeout = std::chrono::milliseconds(30000);
+  config.sparse_min_elements = 1000;
+  auto group = dist::dist_join(config);
+  ASSERT_EQ(group->world_size(), 1);
+  const auto on = torch::TensorOptions().device(config.device);
+  at::Tensor small = torch::randn({3, 4}, on).requires_grad_();
+  at::Tensor table = torch::randn({500, 8}, on).requires_grad_();  // 4,000 elements: by rows
+  (small.pow(2).sum() + table.index_select(0, torch::tensor({2, 7, 7}, on.dtype(torch::kLong))).sum()).backward();
+  const at::Tensor small_grad = small.grad().clone(), table_grad = table.grad().clone();
+  std::vector<double> scalars{1.5, -2.0};
+  group->average_gradients({small, table}, scalars);
+  EXPECT_TRUE(small.grad().is_cuda());
+  EXPECT_TRUE(torch::allclose(small.grad(), small_grad));
+  EXPECT_TRUE(torch::allclose(table.grad(), table_grad));
+  EXPECT_EQ(scalars, (std::vector<double>{1.5, -2.0}));
+  std::vector<double> values{3.0};
+  group->sum(values);
+  EXPECT_EQ(values, std::vector<double>{3.0});
+  at::Tensor before = small.detach().clone();
+  group->broadcast({small.detach()});
+  EXPECT_TRUE(torch::equal(small.detach(), before));
+  EXPECT_GT(group->bytes_reduced(), 0);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "deepcart/core/error.h"
 #include "deepcart/text/classifier.h"
 #include "deepcart/text/net.h"
+#include "deepcart/text/rnn.h"
 #include "temp_dir.h"
 
 namespace deepcart::text {
@@ -38,6 +39,38 @@ TEST(TextNet, ShapesAndPaddingDoesNotChangeTheAnswer) {
     // The same first text alone, without padding, scores the same.
     at::Tensor alone = model->forward(torch::tensor({{5, 6, 7}}, torch::kLong));
     EXPECT_TRUE(torch::allclose(alone[0], logits[0], 1e-4, 1e-5)) << arch << ": " << alone << logits;
+  }
+}
+
+// The GRU and LSTM run unpacked (each direction over left-aligned texts, the backward one over
+// each text reversed within its length): the same outputs and gradients as over a
+// PackedSequence, for two layers, both poolings, and texts of every length down to none.
+TEST(TextNet, UnpackedRnnEqualsThePackedOne) {
+  for (const std::string arch : {"gru", "lstm"}) {
+    for (const std::string pooling : {"max", "mean"}) {
+      TextOptions o = small(arch);
+      o.layers = 2;
+      o.pooling = pooling;
+      torch::manual_seed(7);
+      Rnn rnn(o);
+      at::Tensor ids = torch::tensor({{5, 6, 7, 8, 9, 4, 3}, {8, 9, 10, 0, 0, 0, 0}, {4, 0, 0, 0, 0, 0, 0},
+                                      {0, 0, 0, 0, 0, 0, 0}}, torch::kLong);
+      at::Tensor embedded = torch::randn({4, 7, 16}, torch::requires_grad());
+      at::Tensor unpacked = rnn->encode(embedded, ids);
+      at::Tensor packed = rnn->encode_packed(embedded, ids);
+      ASSERT_EQ(unpacked.sizes(), (std::vector<int64_t>{4, 32})) << arch;
+      EXPECT_TRUE(torch::allclose(unpacked, packed, 1e-5, 1e-6)) << arch << " " << pooling << ": "
+                                                                 << (unpacked - packed).abs().max();
+      std::vector<at::Tensor> inputs = rnn->parameters();
+      inputs.push_back(embedded);
+      at::Tensor w = torch::randn({4, 32});
+      auto g_unpacked = torch::autograd::grad({(unpacked * w).sum()}, inputs);
+      auto g_packed = torch::autograd::grad({(packed * w).sum()}, inputs);
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        EXPECT_TRUE(torch::allclose(g_unpacked[i], g_packed[i], 1e-4, 1e-5))
+            << arch << " " << pooling << " input " << i << ": " << (g_unpacked[i] - g_packed[i]).abs().max();
+      }
+    }
   }
 }
 

@@ -11,6 +11,7 @@
 #include <torch/version.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <sstream>
 
 #include "deepcart/core/error.h"
@@ -50,6 +51,15 @@ int find_openmp(dl_phdr_info* info, size_t, void* out) {
   return 0;
 }
 
+// The GPU of this worker of a `deepcart launch` run: its local rank, modulo the GPUs there are.
+int worker_gpu(int gpus) {
+  const char* local = std::getenv("DEEPCART_LOCAL_RANK");
+  if (local == nullptr || gpus < 1) return 0;
+  char* end = nullptr;
+  const long rank = std::strtol(local, &end, 10);
+  return end != local && *end == '\0' && rank >= 0 ? static_cast<int>(rank % gpus) : 0;
+}
+
 }  // namespace
 
 c10::Device resolve_device(const std::string& spec) {
@@ -57,9 +67,11 @@ c10::Device resolve_device(const std::string& spec) {
   if (s == "cpu") return c10::Device(c10::DeviceType::CPU);
   std::string why;
   if (s == "auto") {
-    return usable_gpus(nullptr) > 0 ? c10::Device(c10::DeviceType::CUDA, 0) : c10::Device(c10::DeviceType::CPU);
+    const int n = usable_gpus(nullptr);
+    return n > 0 ? c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(worker_gpu(n)))
+                 : c10::Device(c10::DeviceType::CPU);
   }
-  int index = 0;
+  int index = -1;  // "cuda": this worker's GPU
   if (s.rfind("cuda:", 0) == 0) {
     const std::string digits = s.substr(5);
     if (digits.empty() || digits.size() > 3 ||
@@ -72,6 +84,7 @@ c10::Device resolve_device(const std::string& spec) {
   }
   const int n = usable_gpus(&why);
   if (n == 0) throw Error("--device " + spec + ": " + why + "; use --device cpu, or auto to take a GPU only when there is one");
+  if (index < 0) index = worker_gpu(n);
   if (index >= n) {
     throw Error("--device " + spec + ": this machine has " + std::to_string(n) + " GPU" + (n == 1 ? "" : "s") +
                 " (cuda:0" + (n > 1 ? " to cuda:" + std::to_string(n - 1) : std::string()) + ")");

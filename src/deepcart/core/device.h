@@ -19,7 +19,8 @@ namespace deepcart {
 
 // Parses and checks a --device value: "auto" (the first GPU when one is visible, else the CPU),
 // "cpu", "cuda" (GPU 0) or "cuda:N". Asking for a GPU that is not there is an Error naming
-// what is there, never a crash.
+// what is there, never a crash. Under `deepcart launch` (DEEPCART_LOCAL_RANK set), "auto" and
+// "cuda" give each worker of a host its own GPU: local rank i takes GPU i mod the GPU count.
 c10::Device resolve_device(const std::string& spec);
 
 void context_set_device(c10::Device device);

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "deepcart/core/error.h"
+#include "deepcart/dist/nccl_backend.h"
 
 namespace deepcart::dist {
 namespace {
@@ -85,6 +86,17 @@ class GlooGroup : public DataParallel {
                   " (is rank 0 running, and the port open?): " + first_line(e.what()));
     }
     join(who, master);
+    if (config.device.is_cuda()) {
+      try {
+        group_ = make_nccl_backend(c10::make_intrusive<c10d::PrefixStore>("nccl", store_), config.rank,
+                                   config.world_size, config.timeout, config.device);
+      } catch (const Error&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw Error(who + ": cannot start the NCCL group on " + config.device.str() + ": " + first_line(e.what()));
+      }
+      return;
+    }
     try {
       std::shared_ptr<gloo::transport::Device> device;
       if (!config.gloo_interface.empty()) {
@@ -139,7 +151,7 @@ class GlooGroup : public DataParallel {
         offset += p.numel();
       }
     }
-    at::Tensor sums = torch::tensor(scalars, torch::kDouble);
+    at::Tensor sums = torch::tensor(scalars, torch::kDouble).to(config_.device);
     const auto t0 = std::chrono::steady_clock::now();
     try {
       for (auto& bucket : buckets_) {
@@ -170,13 +182,15 @@ class GlooGroup : public DataParallel {
       }
     }
     bytes_ += sums.numel() * sums.element_size();
+    sums = sums.cpu();
     std::copy_n(sums.data_ptr<double>(), scalars.size(), scalars.begin());
   }
 
   void sum(std::vector<double>& values) override {
-    std::vector<at::Tensor> one{torch::tensor(values, torch::kDouble)};
+    std::vector<at::Tensor> one{torch::tensor(values, torch::kDouble).to(config_.device)};
     run("sum", [&] { return group_->allreduce(one); });
-    std::copy_n(one[0].data_ptr<double>(), values.size(), values.begin());
+    at::Tensor total = one[0].cpu();
+    std::copy_n(total.data_ptr<double>(), values.size(), values.begin());
   }
 
   double communication_seconds() const override { return seconds_; }
@@ -230,31 +244,33 @@ class GlooGroup : public DataParallel {
   // to the largest count), and every rank adds up all of them. Same sums as a dense all-reduce.
   void exchange_rows(const std::vector<at::Tensor>& parameters) {
     const int world = config_.world_size;
+    const auto on = torch::TensorOptions(torch::kLong).device(config_.device);
     std::vector<at::Tensor> ids(sparse_.size()), rows(sparse_.size());
-    at::Tensor counts = torch::empty({static_cast<int64_t>(sparse_.size())}, torch::kLong);
+    std::vector<int64_t> my_counts;
     for (size_t k = 0; k < sparse_.size(); ++k) {
       const at::Tensor& p = parameters[sparse_[k]];
       if (p.grad().defined()) {
         ids[k] = (p.grad() != 0).any(1).nonzero().squeeze(1);
       } else {
-        ids[k] = torch::empty({0}, torch::kLong);
+        ids[k] = torch::empty({0}, on);
       }
-      counts[static_cast<int64_t>(k)] = ids[k].numel();
+      my_counts.push_back(ids[k].numel());
     }
+    at::Tensor counts = torch::tensor(my_counts, torch::kLong).to(config_.device);
     std::vector<std::vector<at::Tensor>> gathered(1);
     for (int r = 0; r < world; ++r) gathered[0].push_back(torch::empty_like(counts));
     std::vector<at::Tensor> input{counts};
     group_->allgather(gathered, input)->wait();
     bytes_ += counts.numel() * 8 * world;
+    const at::Tensor all_counts = torch::stack(gathered[0]).cpu();  // (world, matrices)
     for (size_t k = 0; k < sparse_.size(); ++k) {
       at::Tensor p = parameters[sparse_[k]];
-      int64_t most = 0;
-      for (int r = 0; r < world; ++r) most = std::max(most, gathered[0][r].data_ptr<int64_t>()[k]);
+      const int64_t most = all_counts.select(1, static_cast<int64_t>(k)).max().item<int64_t>();
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       at::Tensor total = p.grad();  // reused in place: only touched rows are written
       if (most > 0) {
         const int64_t mine = ids[k].numel();
-        at::Tensor padded_ids = torch::full({most}, -1, torch::kLong);
+        at::Tensor padded_ids = torch::full({most}, -1, on);
         padded_ids.narrow(0, 0, mine).copy_(ids[k]);
         at::Tensor padded_rows = torch::zeros({most, p.size(1)}, p.options());
         if (mine > 0) padded_rows.narrow(0, 0, mine).copy_(p.grad().index_select(0, ids[k]));
@@ -357,7 +373,7 @@ class GlooGroup : public DataParallel {
 
   DistConfig config_;
   c10::intrusive_ptr<c10d::TCPStore> store_;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+  c10::intrusive_ptr<c10d::Backend> group_;  // Gloo, or NCCL for GPU workers
   std::vector<Bucket> buckets_;
   std::vector<size_t> sparse_;  // parameters exchanged by rows (see exchange_rows)
   size_t planned_for_ = 0;

@@ -1,13 +1,17 @@
 // Data-parallel training over PyTorch's own engine: c10d's ProcessGroupGloo over a TCPStore,
-// with an explicit Gloo transport device. A worker learns its place from DistConfig (flags of
-// `deepcart launch`, or DEEPCART_* variables under a cluster scheduler), joins the group, and
-// hands the Trainer a DataParallel. Every wait is bounded by DistConfig::timeout and ends in an
-// Error that names the rank and the timeout, never in an abort or a hang.
+// with an explicit Gloo transport device, for workers on the CPU, and c10d's ProcessGroupNCCL
+// over the same store for workers on GPUs (nccl_backend.h). A worker learns its place from
+// DistConfig (flags of `deepcart launch`, or DEEPCART_* variables under a cluster scheduler),
+// joins the group, and hands the Trainer a DataParallel. Every wait is bounded by
+// DistConfig::timeout and ends in an Error that names the rank and the timeout, never in an
+// abort or a hang.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <string>
+
+#include <c10/core/Device.h>
 
 #include "deepcart/core/data_parallel.h"
 
@@ -29,6 +33,8 @@ struct DistConfig {
   // the rows this step touched: an all-gather of row ids and rows instead of an all-reduce of
   // the whole table. Decided by shape, so every rank takes the same path.
   int64_t sparse_min_elements = int64_t{1} << 20;
+  // Where this worker's parameters live: the CPU (Gloo) or a GPU (NCCL).
+  c10::Device device{c10::DeviceType::CPU};
 
   std::string describe() const;  // "rank 1 of 2, master 127.0.0.1:29500"
 };
@@ -42,7 +48,7 @@ std::unique_ptr<DistConfig> dist_config_from_env();
 std::pair<std::string, int> parse_host_port(const std::string& text, const std::string& what);
 
 // Joins the group: waits for every rank (up to the timeout, then an Error listing the missing
-// ranks), then connects the Gloo mesh.
+// ranks), then connects the Gloo mesh, or the NCCL group when config.device is a GPU.
 std::shared_ptr<DataParallel> dist_join(const DistConfig& config);
 
 }  // namespace deepcart::dist

@@ -15,7 +15,7 @@ Gru4RecImpl::Gru4RecImpl(const Gru4RecOptions& o) {
   gru_ = register_module(
       "gru", torch::nn::GRU(torch::nn::GRUOptions(o.dim, o.dim).num_layers(o.layers).batch_first(true)));
   proj_ = register_module("proj", torch::nn::Linear(o.dim, o.dim));
-  dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+  dropout_ = register_module("dropout", Dropout(o.dropout));
 }
 
 at::Tensor Gru4RecImpl::encode(const at::Tensor& history) {

@@ -2,13 +2,13 @@
 // each position scores the next item against the shared item embeddings.
 #pragma once
 
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/rnn.h>
 #include <nlohmann/json.hpp>
 
 #include "deepcart/rec/model.h"
+#include "deepcart/core/dropout.h"
 
 namespace deepcart::rec {
 
@@ -31,7 +31,7 @@ class Gru4RecImpl : public SeqModelImpl {
   torch::nn::Embedding item_emb_{nullptr};  // (I + 1, D), row 0 = padding
   torch::nn::GRU gru_{nullptr};
   torch::nn::Linear proj_{nullptr};         // D -> D, into the item space
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
 };
 TORCH_MODULE(Gru4Rec);
 

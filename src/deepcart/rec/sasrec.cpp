@@ -17,7 +17,7 @@ SasRecBlockImpl::SasRecBlockImpl(int64_t dim, int64_t heads, double dropout) {
                        torch::nn::MultiheadAttentionOptions(dim, heads).dropout(dropout)));
   ff1_ = register_module("ff1", torch::nn::Linear(dim, dim));
   ff2_ = register_module("ff2", torch::nn::Linear(dim, dim));
-  dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
+  dropout_ = register_module("dropout", Dropout(dropout));
 }
 
 at::Tensor SasRecBlockImpl::forward(const at::Tensor& x, const at::Tensor& mask, at::Tensor* weights) {
@@ -90,7 +90,7 @@ SasRecImpl::SasRecImpl(const SasRecOptions& o) : options_(o) {
   for (int64_t b = 0; b < o.blocks; ++b) blocks_->push_back(SasRecBlock(o.dim, o.heads, o.dropout));
   final_norm_ = register_module("final_norm",
                                 torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(1e-8)));
-  dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+  dropout_ = register_module("dropout", Dropout(o.dropout));
 }
 
 at::Tensor SasRecImpl::encode(const at::Tensor& history) {

@@ -6,13 +6,13 @@
 
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <nlohmann/json.hpp>
 
 #include "deepcart/rec/model.h"
+#include "deepcart/core/dropout.h"
 
 namespace deepcart::rec {
 
@@ -42,7 +42,7 @@ class SasRecBlockImpl : public torch::nn::Module {
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
   torch::nn::MultiheadAttention attention_{nullptr};
   torch::nn::Linear ff1_{nullptr}, ff2_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
 };
 TORCH_MODULE(SasRecBlock);
 
@@ -62,7 +62,7 @@ class SasRecImpl : public SeqModelImpl {
   torch::nn::Embedding pos_emb_{nullptr};   // (max_len, D)
   torch::nn::ModuleList blocks_;
   torch::nn::LayerNorm final_norm_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   bool record_attention_ = false;
   at::Tensor last_attention_;  // (B, L): last block's weights for the last position
 };

@@ -17,7 +17,7 @@ TowerImpl::TowerImpl(int64_t user_in, int64_t item_in, const std::vector<int64_t
   first_item_ = register_module("first_item", torch::nn::Linear(item_in, layers[0]));
   hidden_ = register_module("hidden", torch::nn::ModuleList());
   for (size_t l = 1; l < layers.size(); ++l) hidden_->push_back(torch::nn::Linear(layers[l - 1], layers[l]));
-  dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
+  dropout_ = register_module("dropout", Dropout(dropout));
   out_dim_ = layers.back();
   first_width_ = layers.front();
 }

@@ -8,8 +8,8 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
+#include "deepcart/core/dropout.h"
 
 namespace deepcart::rec {
 
@@ -29,7 +29,7 @@ class TowerImpl : public torch::nn::Module {
   torch::nn::Linear first_user_{nullptr};  // Du -> H1, no bias
   torch::nn::Linear first_item_{nullptr};  // Di -> H1
   torch::nn::ModuleList hidden_;           // H1 -> H2 -> ...
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   int64_t out_dim_, first_width_;
 };
 TORCH_MODULE(Tower);

@@ -44,7 +44,7 @@ TextNetImpl::TextNetImpl(const TextOptions& o) : options_(o) {
   } else {
     throw Error("--model: expected bow, gru, lstm or transformer, found '" + o.arch + "'");
   }
-  dropout_ = register_module("dropout", torch::nn::Dropout(o.arch == "bow" ? 0.0 : o.dropout));
+  dropout_ = register_module("dropout", Dropout(o.arch == "bow" ? 0.0 : o.dropout));
   head_ = register_module("head", torch::nn::Linear(encoder_->features(), o.classes));
 }
 

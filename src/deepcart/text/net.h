@@ -4,11 +4,11 @@
 
 #include <memory>
 
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
 #include "deepcart/text/encoder.h"
+#include "deepcart/core/dropout.h"
 
 namespace deepcart::text {
 
@@ -24,7 +24,7 @@ class TextNetImpl : public torch::nn::Module {
   TextOptions options_;
   torch::nn::Embedding embedding_{nullptr};
   std::shared_ptr<TextEncoderImpl> encoder_;
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   torch::nn::Linear head_{nullptr};
 };
 TORCH_MODULE(TextNet);

@@ -19,7 +19,7 @@ EncoderBlockImpl::EncoderBlockImpl(int64_t dim, int64_t heads, double dropout) :
   norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
   ff1_ = register_module("ff1", torch::nn::Linear(dim, 4 * dim));
   ff2_ = register_module("ff2", torch::nn::Linear(4 * dim, dim));
-  dropout_ = register_module("dropout", torch::nn::Dropout(dropout));
+  dropout_ = register_module("dropout", Dropout(dropout));
 }
 
 at::Tensor EncoderBlockImpl::forward(const at::Tensor& x, const at::Tensor& bias) {
@@ -53,7 +53,7 @@ TransformerImpl::TransformerImpl(const TextOptions& o)
     blocks_.push_back(register_module("block" + std::to_string(i), EncoderBlock(o.dim, o.heads, o.dropout)));
   }
   final_norm_ = register_module("final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim})));
-  dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+  dropout_ = register_module("dropout", Dropout(o.dropout));
 }
 
 at::Tensor TransformerImpl::encode(const at::Tensor& embedded, const at::Tensor& ids) {

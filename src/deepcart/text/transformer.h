@@ -5,12 +5,12 @@
 
 #include <vector>
 
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
 #include "deepcart/text/encoder.h"
+#include "deepcart/core/dropout.h"
 
 namespace deepcart::text {
 
@@ -28,7 +28,7 @@ class EncoderBlockImpl : public torch::nn::Module {
   int64_t heads_;
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
   torch::nn::Linear qkv_{nullptr}, proj_{nullptr}, ff1_{nullptr}, ff2_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
 };
 TORCH_MODULE(EncoderBlock);
 
@@ -44,7 +44,7 @@ class TransformerImpl : public TextEncoderImpl {
   torch::nn::Embedding positions_{nullptr};
   std::vector<EncoderBlock> blocks_;
   torch::nn::LayerNorm final_norm_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
 };
 TORCH_MODULE(Transformer);
 

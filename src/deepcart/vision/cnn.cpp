@@ -16,7 +16,7 @@ CnnImpl::CnnImpl(const VisionOptions& o) : hidden_(o.hidden) {
   bn1_ = register_module("bn1", torch::nn::BatchNorm2d(o.width));
   conv2_ = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(o.width, 2 * o.width, 3).padding(1).bias(false)));
   bn2_ = register_module("bn2", torch::nn::BatchNorm2d(2 * o.width));
-  dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+  dropout_ = register_module("dropout", Dropout(o.dropout));
   fc_ = register_module("fc", torch::nn::Linear(2 * o.width * (o.rows / 4) * (o.cols / 4), o.hidden));
 }
 

@@ -3,10 +3,10 @@
 // embedding. The class and attribute layers are the heads in net.h.
 #pragma once
 
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
 #include "deepcart/vision/backbone.h"
+#include "deepcart/core/dropout.h"
 
 namespace deepcart::vision {
 
@@ -23,7 +23,7 @@ class CnnImpl : public BackboneImpl {
   int64_t hidden_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   torch::nn::Linear fc_{nullptr};  // 2W * (rows/4) * (cols/4) -> hidden
 };
 TORCH_MODULE(Cnn);

@@ -17,7 +17,7 @@ VisionNetImpl::VisionNetImpl(const VisionOptions& o) : options_(o) {
     throw Error("--model: expected cnn or resnet, found '" + o.arch + "'");
   }
   if (o.classes < 1) throw Error("vision: expected at least one category");
-  dropout_ = register_module("dropout", torch::nn::Dropout(o.dropout));
+  dropout_ = register_module("dropout", Dropout(o.dropout));
   classifier_ = register_module("classifier", torch::nn::Linear(backbone_->embedding_size(), o.classes));
   if (o.attributes > 0) {
     attributes_ = register_module("attributes", torch::nn::Linear(backbone_->embedding_size(), o.attributes));

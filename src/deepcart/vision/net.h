@@ -4,10 +4,10 @@
 
 #include <memory>
 
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 
 #include "deepcart/vision/backbone.h"
+#include "deepcart/core/dropout.h"
 
 namespace deepcart::vision {
 
@@ -30,7 +30,7 @@ class VisionNetImpl : public torch::nn::Module {
   void use_channels_last();
   VisionOptions options_;
   std::shared_ptr<BackboneImpl> backbone_;
-  torch::nn::Dropout dropout_{nullptr};
+  Dropout dropout_{nullptr};
   torch::nn::Linear classifier_{nullptr}, attributes_{nullptr};
 };
 TORCH_MODULE(VisionNet);
