@@ -1,4 +1,4 @@
-// Test helper: the message of the deepcart::Error that f throws, or "(no error)".
+// Test helper: the message of the deepcart::Error that f throws, or "no error".
 #pragma once
 
 #include <functional>
@@ -14,7 +14,7 @@ inline std::string error_of(const std::function<void()>& f) {
   } catch (const Error& e) {
     return e.what();
   }
-  return "(no error)";
+  return "no error";
 }
 
 }  // namespace deepcart::test

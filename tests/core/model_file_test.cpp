@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "deepcart/core/error.h"
+#include "error_of.h"
 
 namespace deepcart {
 namespace {
@@ -227,12 +228,7 @@ class CraftedModelFile : public ::testing::Test {
   void TearDown() override { fs::remove(path_); }
   std::string error_of(const std::string& bytes) {
     std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
-    try {
-      model_file_read(path_);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "no error";
+    return test::error_of([&] { model_file_read(path_); });
   }
   std::string path_;
 };

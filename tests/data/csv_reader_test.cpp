@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 #include <vector>
+#include "error_of.h"
 
 namespace deepcart::data {
 namespace {
@@ -32,12 +33,7 @@ class CsvReaderTest : public ::deepcart::test_data::TempDirTest {
   }
 
   static std::string error_of(const std::string& path, CsvOptions options = {}) {
-    try {
-      read_all(path, options);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "no error";
+    return test::error_of([&] { read_all(path, options); });
   }
 
 };

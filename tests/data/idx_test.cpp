@@ -20,6 +20,7 @@
 #include <iterator>
 #include <string>
 #include <vector>
+#include "error_of.h"
 
 namespace deepcart::data {
 namespace {
@@ -35,14 +36,7 @@ std::string idx_bytes(uint32_t magic, const std::vector<uint32_t>& dims, const s
   return out + data;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 bool in_ci() {
   const char* ci = std::getenv("CI");

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 #include <vector>
+#include "error_of.h"
 
 namespace deepcart::data {
 namespace {
@@ -23,12 +24,7 @@ class TableTest : public ::deepcart::test_data::TempDirTest {
 
 
   static std::string error_of(const std::string& path, const TableOptions& options) {
-    try {
-      read_table(path, options);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "no error";
+    return test::error_of([&] { read_table(path, options); });
   }
 
 };

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "deepcart/core/error.h"
+#include "error_of.h"
 
 namespace deepcart::rec {
 namespace {
@@ -45,16 +46,7 @@ class TempDir {
   fs::path dir_;
 };
 
-// The message of the Error thrown by f, or "" when nothing is thrown.
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 void expect_counts_add_up(const RecDataset& d) {
   EXPECT_EQ(d.rows_read, d.rows_skipped + d.rows_not_positive + d.rows_below_rating +

@@ -15,6 +15,7 @@
 #include "deepcart/core/error.h"
 #include "shared_data.h"
 #include "temp_dir.h"
+#include "error_of.h"
 
 namespace deepcart::text {
 namespace {
@@ -22,14 +23,7 @@ namespace {
 using Strings = std::vector<std::string>;
 using Ids = std::vector<int64_t>;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -13,6 +13,7 @@
 #include "deepcart/core/error.h"
 #include "deepcart/text/text_data.h"
 #include "shared_data.h"
+#include "error_of.h"
 
 namespace deepcart::text {
 namespace {
@@ -20,14 +21,7 @@ namespace {
 using Pieces = std::vector<std::string>;
 using Ids = std::vector<int64_t>;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using test::error_of;
 
 Pieces split(const std::string& text) { return pre_tokenize(normalize(text)); }
 

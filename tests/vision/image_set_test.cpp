@@ -7,6 +7,7 @@
 
 #include "deepcart/core/error.h"
 #include "temp_dir.h"
+#include "error_of.h"
 
 namespace deepcart::vision {
 namespace {
@@ -24,14 +25,7 @@ class ImageSetTest : public test_data::TempDirTest {
     std::filesystem::create_directories(std::filesystem::path(dir_ + "/" + name).parent_path());
     return write(name, data::encode_png(image));
   }
-  std::string error_of(const std::function<void()>& f) {
-    try {
-      f();
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "(no error)";
-  }
+  static std::string error_of(const std::function<void()>& f) { return test::error_of(f); }
 };
 
 TEST_F(ImageSetTest, FolderPerCategory) {
