@@ -11,6 +11,7 @@
 #include "deepcart/core/context.h"
 #include "deepcart/core/device.h"
 #include "deepcart/data/idx.h"
+#include "deepcart/dist/nccl_backend.h"
 
 namespace deepcart::cli {
 namespace {
@@ -61,7 +62,11 @@ nlohmann::json doctor_report() {
                            "DEEPCART_GLOO_HOST", "DEEPCART_GLOO_IFACE"}) {
     if (const char* value = std::getenv(name)) env[name] = value;
   }
-  j["distributed"] = {{"backend", "c10d ProcessGroupGloo over TCP"}, {"hostname", host}, {"environment", env}};
+  j["distributed"] = {{"backend", dist::nccl_built() ? "c10d ProcessGroupGloo over TCP (CPU workers), ProcessGroupNCCL (GPU workers)"
+                                                      : "c10d ProcessGroupGloo over TCP (CPU workers); no NCCL in this build"},
+                      {"nccl", dist::nccl_built()},
+                      {"hostname", host},
+                      {"environment", env}};
   return j;
 }
 

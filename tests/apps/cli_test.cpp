@@ -54,7 +54,10 @@ TEST_F(CliTest, DoctorReportsThreadsAndBlas) {
   if (j.at("cuda").at("gpus").empty()) {
     EXPECT_NE(j.at("cuda").at("why_none").get<std::string>().find("no CUDA GPU is visible"), std::string::npos) << r.out;
   }
-  EXPECT_EQ(j.at("distributed").at("backend"), "c10d ProcessGroupGloo over TCP");
+  // This machine's build finds nccl.h in the wheel's nvidia-nccl package.
+  EXPECT_EQ(j.at("distributed").at("backend"),
+            "c10d ProcessGroupGloo over TCP (CPU workers), ProcessGroupNCCL (GPU workers)");
+  EXPECT_EQ(j.at("distributed").at("nccl"), true);
   EXPECT_TRUE(j.at("distributed").at("environment").empty());
   // Started without an OpenMP wait setting, the program restarts itself with a short spin;
   // one given in the environment is kept.
