@@ -259,15 +259,13 @@ void register_text(CLI::App& app) {
       std::vector<std::string> all = texts_from(*texts, *file);
       at::Tensor probs = model.probabilities(all);
       auto [top, label] = probs.max(1);
+      const bool stars = model.task() == text::TextTask::kStars;
+      const at::Tensor expected = stars ? model.expected_stars(probs) : at::Tensor();
       nlohmann::json out = nlohmann::json::array();
       for (size_t i = 0; i < all.size(); ++i) {
         nlohmann::json item = {{"text", all[i]}, {"label", model.labels()[label[i].item<int64_t>()]},
                                {"probability", top[i].item<float>()}};
-        if (model.task() == text::TextTask::kStars) {
-          double expected = 0;
-          for (size_t c = 0; c < model.labels().size(); ++c) expected += std::stod(model.labels()[c]) * probs[i][c].item<double>();
-          item["expected_stars"] = expected;
-        }
+        if (stars) item["expected_stars"] = expected[static_cast<int64_t>(i)].item<double>();
         out.push_back(item);
       }
       if (common->json) return print_json(out);

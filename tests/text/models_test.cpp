@@ -262,6 +262,13 @@ TEST_F(TextClassifierTest, StarsReportMeanAbsoluteError) {
   set.labels[0] = 2;
   TextReport off = text_evaluate(model, set);
   EXPECT_NEAR(off.mae, 4.0 / 90, 1e-9);
+  // Expected stars: the labels 1, 2, 5 weighted by the probabilities.
+  at::Tensor probs = torch::tensor({{1.0, 0.0, 0.0}, {0.5, 0.25, 0.25}, {0.0, 0.0, 1.0}});
+  at::Tensor expected = model.expected_stars(probs);
+  ASSERT_EQ(expected.sizes(), (std::vector<int64_t>{3}));
+  EXPECT_DOUBLE_EQ(expected[0].item<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(expected[1].item<double>(), 0.5 + 0.5 + 1.25);
+  EXPECT_DOUBLE_EQ(expected[2].item<double>(), 5.0);
 }
 
 }  // namespace

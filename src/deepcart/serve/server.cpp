@@ -392,10 +392,10 @@ struct Server::Impl {
     }
     at::Tensor probs = m->text_batcher->submit(texts);
     at::Tensor star_probs;
-    std::vector<double> star_values;
+    at::Tensor expected_stars;
     if (stars) {
       star_probs = stars->text_batcher->submit(texts);
-      for (const auto& label : stars->text->labels()) star_values.push_back(std::stod(label));
+      expected_stars = stars->text->expected_stars(star_probs);
     }
     const auto& labels = m->text->labels();
     json results = json::array();
@@ -406,10 +406,8 @@ struct Server::Impl {
       for (size_t c = 0; c < labels.size(); ++c) all[labels[c]] = probs[i][c].item<float>();
       r["probabilities"] = all;
       if (stars) {
-        double expected = 0;
-        for (size_t c = 0; c < star_values.size(); ++c) expected += star_values[c] * star_probs[i][c].item<double>();
-        r["stars"] = star_values[star_probs[i].argmax().item<int64_t>()];
-        r["expected_stars"] = expected;
+        r["stars"] = std::stod(stars->text->labels()[star_probs[i].argmax().item<int64_t>()]);
+        r["expected_stars"] = expected_stars[i].item<double>();
       }
       if (explain) {
         text::Attribution a = m->text->explain(texts[i], best);

@@ -279,6 +279,17 @@ TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
 
 TextClassifier TextClassifier::load(const std::string& path) { return TextClassifier(model_file_read(path, "text")); }
 
+at::Tensor TextClassifier::expected_stars(const at::Tensor& probabilities) const {
+  std::vector<double> values;
+  for (const auto& label : labels_) {
+    char* end = nullptr;
+    const double v = std::strtod(label.c_str(), &end);
+    if (label.empty() || *end != '\0') throw Error("expected stars: the label '" + label + "' is not a number");
+    values.push_back(v);
+  }
+  return torch::mv(probabilities.to(torch::kDouble), torch::tensor(values, torch::kDouble));
+}
+
 at::Tensor TextClassifier::probabilities(const std::vector<std::string>& texts, int64_t batch) {
   c10::InferenceMode guard;
   std::vector<std::vector<int64_t>> ids;

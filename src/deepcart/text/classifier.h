@@ -67,6 +67,9 @@ class TextClassifier {
   explicit TextClassifier(ModelFile file);
   static TextClassifier load(const std::string& path);
   at::Tensor probabilities(const std::vector<std::string>& texts, int64_t batch = 256);  // (N, labels)
+  // The expected number of stars of each row of `probabilities` (N, labels): the labels read as
+  // numbers, weighted by their probabilities -> (N) double. Throws Error when a label is not a number.
+  at::Tensor expected_stars(const at::Tensor& probabilities) const;
   // intent models: the intent of `question` and its answer from `answers`, or "not sure".
   Answer answer(const std::string& question, const std::map<std::string, std::string>& answers);
   // The same from this model's probabilities (labels) for one question, e.g. from a batch.

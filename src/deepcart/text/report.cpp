@@ -143,10 +143,7 @@ nlohmann::json review_report(const ReportOptions& o) {
   at::Tensor stars;
   if (!o.stars_model.empty()) {
     TextClassifier stars_model = TextClassifier::load(o.stars_model);
-    at::Tensor p = stars_model.probabilities(reviews.texts);
-    std::vector<float> values;
-    for (const auto& l : stars_model.labels()) values.push_back(std::stof(l));
-    stars = (p * torch::tensor(values)).sum(1);  // expected stars per review
+    stars = stars_model.expected_stars(stars_model.probabilities(reviews.texts)).to(torch::kFloat);
   }
   const int64_t positive = positive_label(sentiment.labels());
   std::map<std::string, std::vector<int64_t>> groups;
