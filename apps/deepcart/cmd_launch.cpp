@@ -14,10 +14,7 @@ bool join_data_parallel(TrainOptions& options, Common& common) {
   std::unique_ptr<dist::DistConfig> config = dist::dist_config_from_env();
   if (!config || config->world_size == 1) return true;
   config->device = context_device();  // GPU workers all-reduce over NCCL, CPU workers over Gloo
-  if (config->device.is_cuda() && !dist::nccl_built()) {
-    throw Error("this deepcart was built without NCCL (CMake found no nccl.h), so data-parallel workers cannot "
-                "train on GPUs; use --device cpu with `deepcart launch`");
-  }
+  if (config->device.is_cuda()) dist::require_nccl();  // before joining: the others would wait for it
   if (config->rank != 0) common.quiet = true;
   options.quiet = common.quiet;
   if (!common.quiet) std::fprintf(stderr, "joining the data-parallel run (%s)\n", config->describe().c_str());

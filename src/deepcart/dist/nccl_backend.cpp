@@ -29,10 +29,16 @@ bool nccl_built() { return false; }
 
 c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10d::Store>&, int, int,
                                                     std::chrono::milliseconds, c10::Device) {
-  throw Error("this deepcart was built without NCCL (CMake found no nccl.h), so data-parallel workers "
-              "cannot train on GPUs; use --device cpu with `deepcart launch`");
+  require_nccl();
+  return {};
 }
 
 #endif
+
+void require_nccl() {
+  if (nccl_built()) return;
+  throw Error("this deepcart was built without NCCL (CMake found no nccl.h), so data-parallel workers "
+              "cannot train on GPUs; use --device cpu with `deepcart launch`");
+}
 
 }  // namespace deepcart::dist

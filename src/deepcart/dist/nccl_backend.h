@@ -13,6 +13,8 @@ namespace deepcart::dist {
 
 // True when this build can run GPU workers over NCCL.
 bool nccl_built();
+// Throws the Error that says GPU workers need a build with NCCL, unless this one has it.
+void require_nccl();
 
 // A NCCL group of `world` ranks on `device` (a CUDA device, made current here), meeting through
 // `store`; every collective is bounded by `timeout`.
