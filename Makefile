@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 DEEPCART := $(BUILD)/apps/deepcart/deepcart
 
-.PHONY: all setup build demo test test-fast bench clean
+.PHONY: all setup build demo test test-fast bench clean format format-check
 
 all: build
 
@@ -30,3 +30,11 @@ test-fast: build
 
 clean:
 	rm -rf $(BUILD) demo-out
+
+# The C++ sources follow .clang-format (clang-format 14, Debian's).
+SOURCES = $(shell git ls-files '*.cpp' '*.h' '*.cu')
+format:
+	@clang-format -i $(SOURCES)
+
+format-check:
+	@clang-format --dry-run --Werror $(SOURCES)

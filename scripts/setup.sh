@@ -22,6 +22,8 @@ packages=(
   libutf8proc-dev libsentencepiece-dev
   # tests; the shop page in headless Chromium; libFuzzer's runtime for clang
   libgtest-dev libgmock-dev chromium chromium-driver python3-selenium clang libclang-rt-14-dev
+  # the sources follow .clang-format (checked by a test)
+  clang-format
   # real product images
   dataset-fashion-mnist
 )

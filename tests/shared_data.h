@@ -24,11 +24,11 @@ inline bool in_ci() {
 }  // namespace deepcart::test_data
 
 // Use at the top of a TEST body: `REQUIRE_SHARED_DATA(path);`
-#define REQUIRE_SHARED_DATA(path)                                                        \
-  do {                                                                                   \
-    if (!std::filesystem::exists(path)) {                                                \
-      if (::deepcart::test_data::in_ci()) FAIL() << "shared data not found at '" << (path) \
-                                                << "' (CI)";                             \
-      GTEST_SKIP() << "shared data not found at '" << (path) << "'";                     \
-    }                                                                                    \
+#define REQUIRE_SHARED_DATA(path)                                     \
+  do {                                                                \
+    if (!std::filesystem::exists(path)) {                             \
+      if (::deepcart::test_data::in_ci())                             \
+        FAIL() << "shared data not found at '" << (path) << "' (CI)"; \
+      GTEST_SKIP() << "shared data not found at '" << (path) << "'";  \
+    }                                                                 \
   } while (0)

@@ -126,8 +126,9 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-batch", batch->max_items, "micro-batching: texts or images per model call")
       ->capture_default_str();
-  cmd->add_option("--batch-delay-ms", *delay_ms,
-                  "micro-batching: longest wait for more requests (0 = batch what queued while busy)")
+  cmd->add_option(
+         "--batch-delay-ms", *delay_ms,
+         "micro-batching: longest wait for more requests (0 = batch what queued while busy)")
       ->capture_default_str();
   cmd->add_option("--batch-workers", batch->workers,
                   "micro-batching: model calls running at once per model (0 = one per core)")
@@ -146,17 +147,20 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--max-body-total", options->max_body_total,
                   "bytes of request bodies held at once, all connections together (503 above)")
       ->capture_default_str();
-  cmd->add_option("--header-timeout", options->header_timeout_seconds,
-                  "seconds for a request's head to arrive (from connect, or from the last response)")
+  cmd->add_option(
+         "--header-timeout", options->header_timeout_seconds,
+         "seconds for a request's head to arrive (from connect, or from the last response)")
       ->capture_default_str();
   cmd->add_option("--body-timeout", options->body_timeout_seconds,
                   "seconds for a request's body to arrive after its head")
       ->capture_default_str();
   cmd->add_option("--item-images", options->item_images,
-                  "CSV item_id,image: product pictures for recommendations (default: item-images.csv in --models)");
+                  "CSV item_id,image: product pictures for recommendations (default: "
+                  "item-images.csv in --models)");
   cmd->add_flag("--no-log", *no_log, "no line per request on stderr");
   cmd->callback([=] {
-    if (options->item_images.empty() && !dir->empty() && std::filesystem::exists(*dir + "/item-images.csv")) {
+    if (options->item_images.empty() && !dir->empty() &&
+        std::filesystem::exists(*dir + "/item-images.csv")) {
       options->item_images = *dir + "/item-images.csv";
     }
     // Concurrent requests are the server's parallelism: each runs its LibTorch ops on one

@@ -30,13 +30,15 @@ int main(int argc, char** argv) {
     const std::string user = model.users().name(pick(rng));
     const auto t0 = std::chrono::steady_clock::now();
     auto items = model.recommend(user, 10, true, reasons);
-    micros.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    micros.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
     if (items.size() != 10) return 1;
   }
   std::sort(micros.begin(), micros.end());
-  std::printf("{\"model\": \"%s\", \"arch\": \"%s\", \"items\": %lld, \"calls\": %d, \"reasons\": %d, "
-              "\"median_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f}\n",
-              argv[1], model.file().arch.c_str(), static_cast<long long>(model.items().size()), calls,
-              reasons, micros[micros.size() / 2], micros[micros.size() * 99 / 100], micros.back());
+  std::printf(
+      "{\"model\": \"%s\", \"arch\": \"%s\", \"items\": %lld, \"calls\": %d, \"reasons\": %d, "
+      "\"median_us\": %.1f, \"p99_us\": %.1f, \"max_us\": %.1f}\n",
+      argv[1], model.file().arch.c_str(), static_cast<long long>(model.items().size()), calls,
+      reasons, micros[micros.size() / 2], micros[micros.size() * 99 / 100], micros.back());
   return 0;
 }

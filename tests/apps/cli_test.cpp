@@ -43,16 +43,20 @@ TEST_F(CliTest, DoctorReportsThreadsAndBlas) {
   // libblas.so.3 (OpenBLAS) is FAISS's; LibTorch's own matrix products are MKL's (the wheel).
   EXPECT_EQ(j.at("blas").at("openblas"), true);
   EXPECT_EQ(j.at("blas").at("reference"), false);
-  EXPECT_EQ(j.at("blas").at("threads"), j.at("cores").get<int>() > 1 ? 1 : j.at("cores").get<int>());
+  EXPECT_EQ(j.at("blas").at("threads"),
+            j.at("cores").get<int>() > 1 ? 1 : j.at("cores").get<int>());
   EXPECT_EQ(j.at("libtorch"), "2.11.0");
   EXPECT_EQ(j.at("torch_blas"), "MKL");
   // OpenBLAS (FAISS's libblas.so.3) is loaded too, but MKL inside libtorch_cpu answers sgemm_.
   EXPECT_NE(j.at("sgemm").get<std::string>().find("libtorch_cpu.so"), std::string::npos) << r.out;
   EXPECT_EQ(j.at("cuda").at("built"), true);
   EXPECT_EQ(j.at("cuda").at("version").get<std::string>().substr(0, 3), "13.");
-  EXPECT_NE(j.at("openmp").at("runtime").get<std::string>().find("libgomp"), std::string::npos) << r.out;
+  EXPECT_NE(j.at("openmp").at("runtime").get<std::string>().find("libgomp"), std::string::npos)
+      << r.out;
   if (j.at("cuda").at("gpus").empty()) {
-    EXPECT_NE(j.at("cuda").at("why_none").get<std::string>().find("no CUDA GPU is visible"), std::string::npos) << r.out;
+    EXPECT_NE(j.at("cuda").at("why_none").get<std::string>().find("no CUDA GPU is visible"),
+              std::string::npos)
+        << r.out;
   }
   // This machine's build finds nccl.h in the wheel's nvidia-nccl package.
   EXPECT_EQ(j.at("distributed").at("backend"),
@@ -61,54 +65,72 @@ TEST_F(CliTest, DoctorReportsThreadsAndBlas) {
   EXPECT_TRUE(j.at("distributed").at("environment").empty());
   // Started without an OpenMP wait setting, the program restarts itself with a short spin;
   // one given in the environment is kept.
-  auto fresh = nlohmann::json::parse(run("doctor --json", "-u GOMP_SPINCOUNT -u OMP_WAIT_POLICY").out);
+  auto fresh =
+      nlohmann::json::parse(run("doctor --json", "-u GOMP_SPINCOUNT -u OMP_WAIT_POLICY").out);
   EXPECT_EQ(fresh.at("openmp").at("GOMP_SPINCOUNT"), "1000");
-  auto passive = nlohmann::json::parse(run("doctor --json", "-u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive").out);
+  auto passive =
+      nlohmann::json::parse(run("doctor --json", "-u GOMP_SPINCOUNT OMP_WAIT_POLICY=passive").out);
   EXPECT_EQ(passive.at("openmp").at("GOMP_SPINCOUNT"), "");
   EXPECT_EQ(passive.at("openmp").at("OMP_WAIT_POLICY"), "passive");
   Result text = run("doctor --threads 1");
   EXPECT_NE(text.out.find("threads       1 LibTorch intra-op"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("; one process (`deepcart launch` sets DEEPCART_WORLD_SIZE and the rest)"), std::string::npos)
+  EXPECT_NE(
+      text.out.find("; one process (`deepcart launch` sets DEEPCART_WORLD_SIZE and the rest)"),
+      std::string::npos)
       << text.out;
   Result in_run = run("doctor --threads 1", "DEEPCART_WORLD_SIZE=2 DEEPCART_MASTER=10.0.0.1:29500");
-  EXPECT_NE(in_run.out.find("; in force: DEEPCART_MASTER=10.0.0.1:29500 DEEPCART_WORLD_SIZE=2\n"), std::string::npos)
+  EXPECT_NE(in_run.out.find("; in force: DEEPCART_MASTER=10.0.0.1:29500 DEEPCART_WORLD_SIZE=2\n"),
+            std::string::npos)
       << in_run.out;
 }
 
 TEST_F(CliTest, DeviceFlagIsCheckedBeforeAnyWork) {
   Result bad = run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --device gpu");
   EXPECT_EQ(bad.code, 2);
-  EXPECT_EQ(bad.out, "deepcart: error: --device: expected auto, cpu, cuda or cuda:N (N a GPU number), found 'gpu'\n");
-  Result precision = run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --precision fp16");
+  EXPECT_EQ(bad.out,
+            "deepcart: error: --device: expected auto, cpu, cuda or cuda:N (N a GPU number), found "
+            "'gpu'\n");
+  Result precision =
+      run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --precision fp16");
   EXPECT_EQ(precision.code, 2);
   EXPECT_EQ(precision.out, "deepcart: error: --precision: expected fp32 or bf16, found 'fp16'\n");
   auto doctor = nlohmann::json::parse(run("doctor --json").out);
-  if (!doctor.at("cuda").at("gpus").empty()) GTEST_SKIP() << "this machine has a GPU: the no-GPU errors cannot show";
+  if (!doctor.at("cuda").at("gpus").empty())
+    GTEST_SKIP() << "this machine has a GPU: the no-GPU errors cannot show";
   // A GPU asked for on a machine without one: one line, exit 2, before the data is read.
-  Result cuda = run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --device cuda");
+  Result cuda =
+      run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --device cuda");
   EXPECT_EQ(cuda.code, 2);
-  EXPECT_EQ(cuda.out, "deepcart: error: --device cuda: no CUDA GPU is visible (no NVIDIA driver, or "
-                      "CUDA_VISIBLE_DEVICES hides them all); use --device cpu, or auto to take a GPU only when there is one\n");
+  EXPECT_EQ(cuda.out,
+            "deepcart: error: --device cuda: no CUDA GPU is visible (no NVIDIA driver, or "
+            "CUDA_VISIBLE_DEVICES hides them all); use --device cpu, or auto to take a GPU only "
+            "when there is one\n");
   Result serve = run("serve --device cuda:1 --port 0");
   EXPECT_EQ(serve.code, 2);
-  EXPECT_NE(serve.out.find("deepcart: error: --device cuda:1: no CUDA GPU is visible"), std::string::npos) << serve.out;
+  EXPECT_NE(serve.out.find("deepcart: error: --device cuda:1: no CUDA GPU is visible"),
+            std::string::npos)
+      << serve.out;
   // auto falls back to the CPU: the usual error about the missing data, not about the device.
-  Result automatic = run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --device auto");
+  Result automatic =
+      run("rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm --device auto");
   EXPECT_EQ(automatic.code, 2);
   EXPECT_NE(automatic.out.find("none.csv"), std::string::npos) << automatic.out;
 }
 
 TEST_F(CliTest, BadCsvGivesOneLineErrorWithLocation) {
-  std::ofstream(dir_ + "/bad.csv") << "user_id,item_id,event,timestamp\nu1,i1,purchase,5\nu2,i2,purchase\n";
+  std::ofstream(dir_ + "/bad.csv")
+      << "user_id,item_id,event,timestamp\nu1,i1,purchase,5\nu2,i2,purchase\n";
   Result r = run("rec train --data " + dir_ + "/bad.csv --out " + dir_ + "/m.dcm --quiet");
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.out, "deepcart: error: " + dir_ + "/bad.csv:3: expected 4 fields (as in the header), found 3\n");
+  EXPECT_EQ(r.out, "deepcart: error: " + dir_ +
+                       "/bad.csv:3: expected 4 fields (as in the header), found 3\n");
 }
 
 TEST_F(CliTest, MissingModelFileIsOneLineError) {
   Result r = run("rec recommend --model " + dir_ + "/none.dcm --user u1");
   EXPECT_EQ(r.code, 2);
-  EXPECT_EQ(r.out, "deepcart: error: " + dir_ + "/none.dcm: cannot open model file: No such file or directory\n");
+  EXPECT_EQ(r.out, "deepcart: error: " + dir_ +
+                       "/none.dcm: cannot open model file: No such file or directory\n");
 }
 
 TEST_F(CliTest, HelpTellsDefaults) {
@@ -147,8 +169,8 @@ TEST_F(CliTest, TrainEvalRecommendAndSigterm) {
     freopen(log.c_str(), "w", stderr);
     execl(DEEPCART_BINARY, DEEPCART_BINARY, "rec", "train", "--data", data.c_str(), "--out",
           (dir_ + "/long.dcm").c_str(), "--epochs", "100000", "--patience", "0", "--checkpoint",
-          ck.c_str(), "--batch-size", "16", "--features", "price,dwell_seconds", "--fill-missing", "0",
-          (char*)nullptr);
+          ck.c_str(), "--batch-size", "16", "--features", "price,dwell_seconds", "--fill-missing",
+          "0", (char*)nullptr);
     _exit(127);
   }
   // Wait until training has started (first epoch line or progress), then stop it.
@@ -162,11 +184,11 @@ TEST_F(CliTest, TrainEvalRecommendAndSigterm) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("checkpoint written to " + ck), std::string::npos) << text;
   EXPECT_TRUE(fs::exists(ck));
-  Result resumed = run("rec train --data " + data + " --out " + dir_ + "/long.dcm --epochs 1 --resume " +
-                    ck + flags);
+  Result resumed = run("rec train --data " + data + " --out " + dir_ +
+                       "/long.dcm --epochs 1 --resume " + ck + flags);
   EXPECT_EQ(resumed.code, 0) << resumed.out;
-  Result mismatch = run("rec train --data " + data + " --out " + dir_ + "/long.dcm --epochs 1 --dim 8 --resume " +
-                        ck + flags);
+  Result mismatch = run("rec train --data " + data + " --out " + dir_ +
+                        "/long.dcm --epochs 1 --dim 8 --resume " + ck + flags);
   EXPECT_EQ(mismatch.code, 2);
   EXPECT_NE(mismatch.out.find("long.ckpt: checkpoint hyper-parameters differ from this run's: dim"),
             std::string::npos)
@@ -181,8 +203,9 @@ TEST_F(CliTest, RecArchitecturesEvalHistoryAllAndSimilar) {
   ASSERT_EQ(train.code, 0) << train.out;
   auto t = nlohmann::json::parse(train.out);
   EXPECT_TRUE(t.at("metrics").at("test").contains("map@20"));
-  EXPECT_NE(t.at("metrics").at("protocol").get<std::string>().find("per-user random holdout: 20% test"),
-            std::string::npos);
+  EXPECT_NE(
+      t.at("metrics").at("protocol").get<std::string>().find("per-user random holdout: 20% test"),
+      std::string::npos);
 
   // eval repeats the stored split: the same numbers as at the end of training.
   Result eval = run("rec eval --model " + model + " --json");
@@ -193,7 +216,8 @@ TEST_F(CliTest, RecArchitecturesEvalHistoryAllAndSimilar) {
   Result sampled = run("rec eval --model " + model + " --json --sampled 20 --k 10");
   ASSERT_EQ(sampled.code, 0) << sampled.out;
   auto sj = nlohmann::json::parse(sampled.out);
-  EXPECT_NE(sj.at("protocol").get<std::string>().find("sampled ranking against 20 negatives"), std::string::npos);
+  EXPECT_NE(sj.at("protocol").get<std::string>().find("sampled ranking against 20 negatives"),
+            std::string::npos);
   EXPECT_GT(sj.at("metrics").at("hr@10").get<double>(), e.at("metrics").at("hr@10").get<double>());
 
   Result anon = run("rec recommend --model " + model + " --history i0001,i0002 --k 4 --json");
@@ -230,15 +254,19 @@ void write_questions(const std::string& path) {
   std::ofstream out(path);
   out << "text,intent\n";
   const std::vector<std::pair<std::string, std::vector<std::string>>> intents = {
-      {"track_order", {"where is my order", "track my parcel", "when will my package arrive", "order status please",
-                       "has my order shipped", "where is my parcel now"}},
-      {"get_refund", {"i want my money back", "refund please", "how do i get a refund", "return for a refund",
-                      "give me a refund", "refund my payment"}},
-      {"recover_password", {"i forgot my password", "reset my password", "cannot log in password lost",
-                            "password recovery", "change forgotten password", "how to reset password"}}};
+      {"track_order",
+       {"where is my order", "track my parcel", "when will my package arrive",
+        "order status please", "has my order shipped", "where is my parcel now"}},
+      {"get_refund",
+       {"i want my money back", "refund please", "how do i get a refund", "return for a refund",
+        "give me a refund", "refund my payment"}},
+      {"recover_password",
+       {"i forgot my password", "reset my password", "cannot log in password lost",
+        "password recovery", "change forgotten password", "how to reset password"}}};
   for (int repeat = 0; repeat < 8; ++repeat) {
     for (const auto& [intent, texts] : intents) {
-      for (const auto& t : texts) out << t << (repeat % 2 ? " thanks" : "") << "," << intent << "\n";
+      for (const auto& t : texts)
+        out << t << (repeat % 2 ? " thanks" : "") << "," << intent << "\n";
     }
   }
 }
@@ -247,11 +275,15 @@ void write_questions(const std::string& path) {
 
 TEST_F(CliTest, TextIntentsAnswerExplainAndNotSure) {
   write_questions(dir_ + "/q.csv");
-  std::ofstream(dir_ + "/answers.csv") << "intent,answer\ntrack_order,Open Your orders and press Track.\n";
+  std::ofstream(dir_ + "/answers.csv")
+      << "intent,answer\ntrack_order,Open Your orders and press Track.\n";
   const std::string model = dir_ + "/intent.dcm";
-  Result train = run("text train --data " + dir_ + "/q.csv --text-col text --label-col intent --task intent "
-                     "--model bow --buckets 1000 --epochs 30 --lr 0.05 --batch-size 16 --test-fraction 0.1 "
-                     "--answers " + dir_ + "/answers.csv --quiet --out " + model);
+  Result train =
+      run("text train --data " + dir_ +
+          "/q.csv --text-col text --label-col intent --task intent "
+          "--model bow --buckets 1000 --epochs 30 --lr 0.05 --batch-size 16 --test-fraction 0.1 "
+          "--answers " +
+          dir_ + "/answers.csv --quiet --out " + model);
   ASSERT_EQ(train.code, 0) << train.out;
   EXPECT_NE(train.out.find("out-of-scope threshold"), std::string::npos) << train.out;
   Result answer = run("text answer --model " + model + " \"where is my order?\" --json");
@@ -273,27 +305,39 @@ TEST_F(CliTest, TextIntentsAnswerExplainAndNotSure) {
   Result eval = run("text eval --model " + model + " --json");  // the model's own held-out part
   ASSERT_EQ(eval.code, 0) << eval.out;
   EXPECT_EQ(nlohmann::json::parse(eval.out)["texts"], 15);
-  Result bad = run("text train --data " + dir_ + "/q.csv --text-col body --label-col intent --out " + dir_ + "/x.dcm");
+  Result bad = run("text train --data " + dir_ +
+                   "/q.csv --text-col body --label-col intent --out " + dir_ + "/x.dcm");
   EXPECT_EQ(bad.code, 2);
-  EXPECT_EQ(bad.out.rfind("deepcart: error: " + dir_ + "/q.csv: missing column 'body' (the columns are 'text', 'intent')\n", 0), 0u) << bad.out;
+  EXPECT_EQ(bad.out.rfind("deepcart: error: " + dir_ +
+                              "/q.csv: missing column 'body' (the columns are 'text', 'intent')\n",
+                          0),
+            0u)
+      << bad.out;
 }
 
 TEST_F(CliTest, TextReviewReportPerGroup) {
   std::ofstream out(dir_ + "/reviews.csv");
   out << "Review Text,Recommended IND,Class Name\n";
-  const std::vector<std::string> good = {"love this dress", "great fit and soft", "beautiful colour love it"};
-  const std::vector<std::string> bad = {"awful fabric", "terrible fit returned it", "cheap and awful"};
+  const std::vector<std::string> good = {"love this dress", "great fit and soft",
+                                         "beautiful colour love it"};
+  const std::vector<std::string> bad = {"awful fabric", "terrible fit returned it",
+                                        "cheap and awful"};
   for (int i = 0; i < 60; ++i) {
     out << good[i % 3] << ",1," << (i % 2 ? "Dresses" : "Knits") << "\n";
     out << bad[i % 3] << ",0," << (i % 2 ? "Dresses" : "Knits") << "\n";
   }
   out.close();
   const std::string model = dir_ + "/sentiment.dcm";
-  Result train = run("text train --data " + dir_ + "/reviews.csv --text-col \"Review Text\" --label-col \"Recommended IND\" "
-                     "--model bow --buckets 1000 --epochs 20 --lr 0.05 --batch-size 16 --quiet --out " + model);
+  Result train =
+      run("text train --data " + dir_ +
+          "/reviews.csv --text-col \"Review Text\" --label-col \"Recommended IND\" "
+          "--model bow --buckets 1000 --epochs 20 --lr 0.05 --batch-size 16 --quiet --out " +
+          model);
   ASSERT_EQ(train.code, 0) << train.out;
-  Result report = run("text report --model " + model + " --data " + dir_ + "/reviews.csv --group-by \"Class Name\" "
-                      "--min-reviews 2 --quiet --out " + dir_ + "/report --json");
+  Result report = run("text report --model " + model + " --data " + dir_ +
+                      "/reviews.csv --group-by \"Class Name\" "
+                      "--min-reviews 2 --quiet --out " +
+                      dir_ + "/report --json");
   ASSERT_EQ(report.code, 0) << report.out;
   auto r = nlohmann::json::parse(report.out);
   ASSERT_EQ(r["groups"].size(), 2u);
@@ -303,8 +347,10 @@ TEST_F(CliTest, TextReviewReportPerGroup) {
   std::vector<std::string> positive, negative;
   for (const auto& w : r["groups"][0]["positive_drivers"]) positive.push_back(w["text"]);
   for (const auto& w : r["groups"][0]["negative_drivers"]) negative.push_back(w["text"]);
-  EXPECT_NE(std::find(positive.begin(), positive.end(), "love"), positive.end()) << r["groups"][0].dump();
-  EXPECT_NE(std::find(negative.begin(), negative.end(), "awful"), negative.end()) << r["groups"][0].dump();
+  EXPECT_NE(std::find(positive.begin(), positive.end(), "love"), positive.end())
+      << r["groups"][0].dump();
+  EXPECT_NE(std::find(negative.begin(), negative.end(), "awful"), negative.end())
+      << r["groups"][0].dump();
   std::ifstream html(dir_ + "/report.html");
   std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
   EXPECT_NE(page.find("<h2>Dresses"), std::string::npos);
@@ -332,7 +378,8 @@ TEST_F(CliTest, DemoReviewsAndQuestionsOnTheShippedData) {
   EXPECT_NE(r.out.find("questions  intent test accuracy"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("not sure ("), std::string::npos) << r.out;
   // The demo's models work with the text commands.
-  Result answer = run("text answer --model " + dir_ + "/models/questions-intent.dcm \"cancel my order please\" --json");
+  Result answer = run("text answer --model " + dir_ +
+                      "/models/questions-intent.dcm \"cancel my order please\" --json");
   ASSERT_EQ(answer.code, 0) << answer.out;
   EXPECT_EQ(nlohmann::json::parse(answer.out).at("intent"), "cancel_order");
 }
@@ -343,10 +390,14 @@ TEST_F(CliTest, VisionBadImageNamesTheFileAndPredictsFashionMnist) {
   std::ofstream(root + "/caps/broken.png") << "\x89PNG\r\n\x1a\nnot really";
   Result bad = run("vision train --data " + root + " --size 16 --out " + dir_ + "/v.dcm --quiet");
   EXPECT_EQ(bad.code, 2);
-  EXPECT_EQ(bad.out.rfind("deepcart: error: " + root + "/caps/broken.png: truncated or corrupt PNG:", 0), 0u) << bad.out;
+  EXPECT_EQ(
+      bad.out.rfind("deepcart: error: " + root + "/caps/broken.png: truncated or corrupt PNG:", 0),
+      0u)
+      << bad.out;
   Result missing = run("vision predict --model " + dir_ + "/none.dcm fashion-mnist:test:0");
   EXPECT_EQ(missing.code, 2);
-  EXPECT_EQ(missing.out, "deepcart: error: " + dir_ + "/none.dcm: cannot open model file: No such file or directory\n");
+  EXPECT_EQ(missing.out, "deepcart: error: " + dir_ +
+                             "/none.dcm: cannot open model file: No such file or directory\n");
 }
 
 namespace {
@@ -355,14 +406,24 @@ TEST_F(CliTest, HostileFilesAreRefusedByNameWithStatusTwo) {
   // Never read to the end: refused at the magic.
   Result zero = run("rec recommend --model /dev/zero --user u1");
   EXPECT_EQ(zero.code, 2);
-  EXPECT_EQ(zero.out, "deepcart: error: /dev/zero: not a deepcart model file (expected magic 'DEEPCART')\n");
+  EXPECT_EQ(zero.out,
+            "deepcart: error: /dev/zero: not a deepcart model file (expected magic 'DEEPCART')\n");
 
   // A valid checksum around a tensor offset that wrapped the old bounds check (SIGSEGV then).
-  const nlohmann::json header = {
-      {"task", "rec"}, {"arch", "sasrec"}, {"checkpoint", false}, {"hparams", nlohmann::json::object()},
-      {"meta", nlohmann::json::object()}, {"metrics", nlohmann::json::object()}, {"state", nlohmann::json::object()},
-      {"tensors", {{{"name", "seq/items"}, {"dtype", "int64"}, {"shape", {1}}, {"offset", UINT64_MAX - 3}, {"bytes", 8}}}},
-      {"blobs", nlohmann::json::array()}};
+  const nlohmann::json header = {{"task", "rec"},
+                                 {"arch", "sasrec"},
+                                 {"checkpoint", false},
+                                 {"hparams", nlohmann::json::object()},
+                                 {"meta", nlohmann::json::object()},
+                                 {"metrics", nlohmann::json::object()},
+                                 {"state", nlohmann::json::object()},
+                                 {"tensors",
+                                  {{{"name", "seq/items"},
+                                    {"dtype", "int64"},
+                                    {"shape", {1}},
+                                    {"offset", UINT64_MAX - 3},
+                                    {"bytes", 8}}}},
+                                 {"blobs", nlohmann::json::array()}};
   const std::string text = header.dump(), data(8, '\0');
   std::string bytes(deepcart::kModelFileMagic, 8);
   const uint32_t version = 1;
@@ -378,37 +439,50 @@ TEST_F(CliTest, HostileFilesAreRefusedByNameWithStatusTwo) {
   Result crafted = run("rec recommend --model " + dir_ + "/crafted.dcm --user u1");
   EXPECT_EQ(crafted.code, 2);
   EXPECT_EQ(crafted.out, "deepcart: error: " + dir_ +
-                             "/crafted.dcm: tensor 'seq/items': bytes 18446744073709551612 + 8 lie past the end of the "
+                             "/crafted.dcm: tensor 'seq/items': bytes 18446744073709551612 + 8 lie "
+                             "past the end of the "
                              "data region (8 bytes)\n");
 }
 
 TEST_F(CliTest, HostileDataIsRefusedByLineAndColumn) {
-  std::ofstream(dir_ + "/events.csv") << "user_id,item_id,event,timestamp\nu1,i1,purchase,1\nu1,i2,purchase,1e26\n"
-                                         "u1,i3,purchase,3\n";
+  std::ofstream(dir_ + "/events.csv")
+      << "user_id,item_id,event,timestamp\nu1,i1,purchase,1\nu1,i2,purchase,1e26\n"
+         "u1,i3,purchase,3\n";
   Result time = run("rec train --data " + dir_ + "/events.csv --out " + dir_ + "/m.dcm --quiet");
   EXPECT_EQ(time.code, 2);
   EXPECT_EQ(time.out, "deepcart: error: " + dir_ +
-                          "/events.csv:3:4 (column 'timestamp'): expected a number from -9.2e+18 to 9.2e+18, found '1e26'\n");
-  std::ofstream(dir_ + "/ids.csv") << std::string("user_id,item_id,event,timestamp\nu1\0,i1,purchase,1\n", 50);
+                          "/events.csv:3:4 (column 'timestamp'): expected a number from -9.2e+18 "
+                          "to 9.2e+18, found '1e26'\n");
+  std::ofstream(dir_ + "/ids.csv")
+      << std::string("user_id,item_id,event,timestamp\nu1\0,i1,purchase,1\n", 50);
   Result nul = run("rec train --data " + dir_ + "/ids.csv --out " + dir_ + "/m.dcm --quiet");
   EXPECT_EQ(nul.code, 2);
-  EXPECT_EQ(nul.out, "deepcart: error: " + dir_ + "/ids.csv:2:1 (column 'user_id'): expected text, found a NUL byte (0x00)\n");
+  EXPECT_EQ(nul.out,
+            "deepcart: error: " + dir_ +
+                "/ids.csv:2:1 (column 'user_id'): expected text, found a NUL byte (0x00)\n");
 
   std::ofstream(dir_ + "/reviews.csv") << ",Review Text,Recommended IND\n0,lovely,1\n1,awful,0\n";
-  Result unnamed = run("text train --data " + dir_ + "/reviews.csv --text-col \"\" --label-col \"Recommended IND\" --out " +
+  Result unnamed = run("text train --data " + dir_ +
+                       "/reviews.csv --text-col \"\" --label-col \"Recommended IND\" --out " +
                        dir_ + "/t.dcm --quiet");
   EXPECT_EQ(unnamed.code, 2);
-  EXPECT_EQ(unnamed.out, "deepcart: error: " + dir_ + "/reviews.csv: expected a column name, found an empty one\n");
+  EXPECT_EQ(unnamed.out, "deepcart: error: " + dir_ +
+                             "/reviews.csv: expected a column name, found an empty one\n");
   std::ofstream(dir_ + "/dup.csv") << "text,label,text\na,1,b\n";
-  Result dup = run("text train --data " + dir_ + "/dup.csv --text-col text --label-col label --out " + dir_ + "/t.dcm --quiet");
+  Result dup = run("text train --data " + dir_ +
+                   "/dup.csv --text-col text --label-col label --out " + dir_ + "/t.dcm --quiet");
   EXPECT_EQ(dup.code, 2);
   EXPECT_EQ(dup.out, "deepcart: error: " + dir_ +
-                         "/dup.csv:1: column name 'text' appears twice in the header (columns 1 and 3): expected distinct names\n");
+                         "/dup.csv:1: column name 'text' appears twice in the header (columns 1 "
+                         "and 3): expected distinct names\n");
   std::ofstream(dir_ + "/blank.csv") << "text,label\n,1\n  ,0\n";
-  Result blank = run("text train --data " + dir_ + "/blank.csv --text-col text --label-col label --out " + dir_ + "/t.dcm --quiet");
+  Result blank =
+      run("text train --data " + dir_ + "/blank.csv --text-col text --label-col label --out " +
+          dir_ + "/t.dcm --quiet");
   EXPECT_EQ(blank.code, 2);
   EXPECT_EQ(blank.out, "deepcart: error: " + dir_ +
-                           "/blank.csv: no usable rows: expected texts with labels, found 2 rows, 0 kept, 2 empty texts "
+                           "/blank.csv: no usable rows: expected texts with labels, found 2 rows, "
+                           "0 kept, 2 empty texts "
                            "(lines 2, 3)\n");
 }
 
@@ -436,7 +510,9 @@ TEST_F(CliTest, ServeRefusesImpossibleLimitsBeforeLoadingModels) {
   EXPECT_EQ(cap.out, "deepcart: error: serve: --max-connections: expected at least 1, found 0\n");
   Result timeout = run("serve --model x=" + dir_ + "/none.dcm --header-timeout 0 --port 0");
   EXPECT_EQ(timeout.code, 2);
-  EXPECT_EQ(timeout.out, "deepcart: error: serve: --header-timeout and --body-timeout: expected a positive number of seconds\n");
+  EXPECT_EQ(timeout.out,
+            "deepcart: error: serve: --header-timeout and --body-timeout: expected a positive "
+            "number of seconds\n");
 }
 
 }  // namespace

@@ -2,12 +2,12 @@
 // tests/gpu/ (label `gpu`).
 #include "deepcart/core/device.h"
 
-#include <gtest/gtest.h>
 #include <ATen/autocast_mode.h>
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "error_of.h"
 #include "deepcart/core/trainer.h"
+#include "error_of.h"
 
 namespace deepcart {
 namespace {
@@ -28,24 +28,31 @@ TEST_F(DeviceTest, ParsesEveryForm) {
   const bool gpu = torch::cuda::is_available();
   EXPECT_EQ(resolve_device("auto").type(), gpu ? c10::DeviceType::CUDA : c10::DeviceType::CPU);
   for (const char* bad : {"gpu", "cuda:", "cuda:x", "cuda:-1", "cuda:1234", "", "cpu:0"}) {
-    EXPECT_EQ(error_of([&] { resolve_device(bad); }),
-              std::string("--device: expected auto, cpu, cuda or cuda:N (N a GPU number), found '") + bad + "'");
+    EXPECT_EQ(
+        error_of([&] { resolve_device(bad); }),
+        std::string("--device: expected auto, cpu, cuda or cuda:N (N a GPU number), found '") +
+            bad + "'");
   }
   if (!gpu) {
     EXPECT_EQ(error_of([] { resolve_device("cuda"); }),
-              "--device cuda: no CUDA GPU is visible (no NVIDIA driver, or CUDA_VISIBLE_DEVICES hides them all); "
+              "--device cuda: no CUDA GPU is visible (no NVIDIA driver, or CUDA_VISIBLE_DEVICES "
+              "hides them all); "
               "use --device cpu, or auto to take a GPU only when there is one");
-    EXPECT_NE(error_of([] { resolve_device("cuda:3"); }).find("--device cuda:3: no CUDA GPU is visible"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of([] { resolve_device("cuda:3"); }).find("--device cuda:3: no CUDA GPU is visible"),
+        std::string::npos);
   } else {
     const int n = static_cast<int>(torch::cuda::device_count());
-    EXPECT_EQ(resolve_device("cuda:" + std::to_string(n - 1)), c10::Device(c10::DeviceType::CUDA, n - 1));
-    EXPECT_NE(error_of([&] { resolve_device("cuda:" + std::to_string(n)); }).find("this machine has"),
-              std::string::npos);
+    EXPECT_EQ(resolve_device("cuda:" + std::to_string(n - 1)),
+              c10::Device(c10::DeviceType::CUDA, n - 1));
+    EXPECT_NE(
+        error_of([&] { resolve_device("cuda:" + std::to_string(n)); }).find("this machine has"),
+        std::string::npos);
   }
   EXPECT_EQ(resolve_precision("fp32"), c10::ScalarType::Float);
   EXPECT_EQ(resolve_precision("BF16"), c10::ScalarType::BFloat16);
-  EXPECT_EQ(error_of([] { resolve_precision("fp16"); }), "--precision: expected fp32 or bf16, found 'fp16'");
+  EXPECT_EQ(error_of([] { resolve_precision("fp16"); }),
+            "--precision: expected fp32 or bf16, found 'fp16'");
 }
 
 TEST_F(DeviceTest, OnTheCpuMovesNothing) {
@@ -65,9 +72,14 @@ TEST_F(DeviceTest, AutocastScopeFollowsThePrecision) {
     AutocastScope bf16;
     at::Tensor c = torch::mm(a, b);
     EXPECT_EQ(c.scalar_type(), torch::kBFloat16);
-    EXPECT_TRUE(torch::allclose(c.to(torch::kFloat), torch::mm(a, b).to(torch::kFloat)));  // same op, same dtype
-    EXPECT_LT((c.to(torch::kFloat) - torch::mm(a.to(torch::kDouble), b.to(torch::kDouble)).to(torch::kFloat))
-                  .abs().max().item<float>(), 0.1f);
+    EXPECT_TRUE(torch::allclose(c.to(torch::kFloat),
+                                torch::mm(a, b).to(torch::kFloat)));  // same op, same dtype
+    EXPECT_LT((c.to(torch::kFloat) -
+               torch::mm(a.to(torch::kDouble), b.to(torch::kDouble)).to(torch::kFloat))
+                  .abs()
+                  .max()
+                  .item<float>(),
+              0.1f);
   }
   EXPECT_FALSE(at::autocast::is_autocast_enabled(c10::DeviceType::CPU));
   EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat);
@@ -90,7 +102,8 @@ class LinearTask : public TrainTask {
     return torch::mse_loss(out.to(torch::kFloat), on_device(y_.index_select(0, idx)));
   }
   std::map<std::string, double> validate() override {
-    return {{"mse", torch::mse_loss(net_->forward(on_device(x_)).to(torch::kFloat), on_device(y_)).item<double>()}};
+    return {{"mse", torch::mse_loss(net_->forward(on_device(x_)).to(torch::kFloat), on_device(y_))
+                        .item<double>()}};
   }
   torch::nn::Linear net_{nullptr};
   at::Tensor x_, y_;
@@ -111,7 +124,7 @@ TEST_F(DeviceTest, Bf16TrainingMatchesFp32) {
   EXPECT_EQ(fp32.dtypes, std::set<c10::ScalarType>{torch::kFloat});
   EXPECT_EQ(bf16.dtypes, std::set<c10::ScalarType>{torch::kBFloat16});
   EXPECT_LT(fp32_mse, 1e-3);
-  EXPECT_LT(bf16_mse, 1e-2);  // bf16 keeps 8 bits of mantissa
+  EXPECT_LT(bf16_mse, 1e-2);                                  // bf16 keeps 8 bits of mantissa
   EXPECT_EQ(bf16.net_->weight.scalar_type(), torch::kFloat);  // the weights stay fp32
 }
 

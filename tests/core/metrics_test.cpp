@@ -33,10 +33,10 @@ TEST(Metrics, LogLossMatchesFormula) {
   EXPECT_NEAR(log_loss({0.0f}, {1}), -std::log(1e-7), 1e-3);
 }
 
-
 TEST(Metrics, AveragePrecisionMatchesHandComputedValue) {
   // Ranked: 0.9 (+), 0.8 (-), 0.7 (+), 0.1 (-): precision at the positives 1/1 and 2/3.
-  EXPECT_NEAR(average_precision({0.1f, 0.9f, 0.7f, 0.8f}, {0, 1, 1, 0}), (1.0 + 2.0 / 3.0) / 2, 1e-12);
+  EXPECT_NEAR(average_precision({0.1f, 0.9f, 0.7f, 0.8f}, {0, 1, 1, 0}), (1.0 + 2.0 / 3.0) / 2,
+              1e-12);
   EXPECT_DOUBLE_EQ(average_precision({0.5f, 0.5f}, {1, 0}), 0.5) << "ties ranked pessimistically";
   EXPECT_DOUBLE_EQ(average_precision({0.3f, 0.2f}, {0, 0}), 0.0);
 }

@@ -34,8 +34,9 @@ TORCH_MODULE(TinyNet);
 class ModelFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / ("dcm_" + std::to_string(::getpid()) + "_" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::path(::testing::TempDir()) /
+           ("dcm_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
     path_ = (dir_ / "model.dcm").string();
   }
@@ -109,8 +110,8 @@ TEST_F(ModelFileTest, TruncatedFileFails) {
   std::string bytes = read_bytes();
   const size_t full = bytes.size();
   write_bytes(bytes.substr(0, full - 100));
-  EXPECT_EQ(read_error(), path_ + ": truncated: expected " + std::to_string(full) + " bytes, found " +
-                              std::to_string(full - 100));
+  EXPECT_EQ(read_error(), path_ + ": truncated: expected " + std::to_string(full) +
+                              " bytes, found " + std::to_string(full - 100));
   write_bytes("");
   EXPECT_EQ(read_error(), path_ + ": truncated: the file is empty");
 }
@@ -210,13 +211,19 @@ std::string crafted(const nlohmann::json& header, const std::string& data) {
 }
 
 nlohmann::json header_with(nlohmann::json tensors, nlohmann::json blobs = nlohmann::json::array()) {
-  return {{"task", "rec"}, {"arch", "tiny"}, {"checkpoint", false}, {"hparams", nlohmann::json::object()},
-          {"meta", nlohmann::json::object()}, {"metrics", nlohmann::json::object()}, {"state", nlohmann::json::object()},
-          {"tensors", tensors}, {"blobs", blobs}};
+  return {{"task", "rec"},
+          {"arch", "tiny"},
+          {"checkpoint", false},
+          {"hparams", nlohmann::json::object()},
+          {"meta", nlohmann::json::object()},
+          {"metrics", nlohmann::json::object()},
+          {"state", nlohmann::json::object()},
+          {"tensors", tensors},
+          {"blobs", blobs}};
 }
 
-nlohmann::json tensor_entry(const std::string& name, nlohmann::json shape, uint64_t offset, uint64_t bytes,
-                            const std::string& dtype = "float32") {
+nlohmann::json tensor_entry(const std::string& name, nlohmann::json shape, uint64_t offset,
+                            uint64_t bytes, const std::string& dtype = "float32") {
   return {{"name", name}, {"dtype", dtype}, {"shape", shape}, {"offset", offset}, {"bytes", bytes}};
 }
 
@@ -237,47 +244,69 @@ TEST_F(CraftedModelFile, OffsetsNearTwoToTheSixtyFourAreRefusedNotWrapped) {
   const std::string data(24, '\1');
   // offset + bytes wraps to 16 in 64 bits: the old check `start + offset + bytes > size` passed.
   EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {2, 3}, UINT64_MAX - 7, 24)}), data)),
-            path_ + ": tensor 'w': bytes 18446744073709551608 + 24 lie past the end of the data region (24 bytes)");
-  EXPECT_EQ(error_of(crafted(header_with(nlohmann::json::array(), {{{"name", "b"}, {"offset", 0}, {"bytes", uint64_t{1} << 62}}}), data)),
-            path_ + ": blob 'b': bytes 0 + 4611686018427387904 lie past the end of the data region (24 bytes)");
+            path_ +
+                ": tensor 'w': bytes 18446744073709551608 + 24 lie past the end of the data region "
+                "(24 bytes)");
+  EXPECT_EQ(
+      error_of(crafted(header_with(nlohmann::json::array(),
+                                   {{{"name", "b"}, {"offset", 0}, {"bytes", uint64_t{1} << 62}}}),
+                       data)),
+      path_ +
+          ": blob 'b': bytes 0 + 4611686018427387904 lie past the end of the data region (24 "
+          "bytes)");
 }
 
 TEST_F(CraftedModelFile, ShapesMustFillTheirBytesWithoutOverflow) {
   const std::string data(24, '\1');
-  EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {uint64_t{1} << 40, uint64_t{1} << 40}, 0, 0)}), data)),
-            path_ + ": tensor 'w': shape [1099511627776,1099511627776] has more elements than can exist");
+  EXPECT_EQ(
+      error_of(crafted(
+          header_with({tensor_entry("w", {uint64_t{1} << 40, uint64_t{1} << 40}, 0, 0)}), data)),
+      path_ + ": tensor 'w': shape [1099511627776,1099511627776] has more elements than can exist");
   EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {2, 2}, 0, 24)}), data)),
             path_ + ": tensor 'w': shape [2,2] of float32 does not fill its 24 bytes");
   EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {-1, 3}, 0, 24)}), data)),
             path_ + ": header field 'tensors[0].shape': expected non-negative sizes, found [-1,3]");
   EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {2, 3}, 0, 24, "complex64")}), data)),
             path_ + ": tensor 'w': unsupported tensor type 'complex64'");
-  EXPECT_EQ(error_of(crafted(header_with({tensor_entry("w", {1}, 0, 4), tensor_entry("w", {1}, 4, 4)}), data)),
+  EXPECT_EQ(error_of(crafted(
+                header_with({tensor_entry("w", {1}, 0, 4), tensor_entry("w", {1}, 4, 4)}), data)),
             path_ + ": tensor 'w' is stored twice");
-  EXPECT_EQ(error_of(crafted(header_with({{{"name", "w"}, {"dtype", "float32"}, {"shape", {6}}, {"offset", -1}, {"bytes", 24}}}), data)),
-            path_ + ": header field 'tensors[0].offset': expected a non-negative integer, found -1");
+  EXPECT_EQ(
+      error_of(crafted(header_with({{{"name", "w"},
+                                     {"dtype", "float32"},
+                                     {"shape", {6}},
+                                     {"offset", -1},
+                                     {"bytes", 24}}}),
+                       data)),
+      path_ + ": header field 'tensors[0].offset': expected a non-negative integer, found -1");
 }
 
 TEST_F(CraftedModelFile, HeaderFieldsAreCheckedByName) {
   nlohmann::json h = header_with(nlohmann::json::array());
   h["task"] = 7;
-  EXPECT_EQ(error_of(crafted(h, "")), path_ + ": header field 'task': expected a string, found number");
+  EXPECT_EQ(error_of(crafted(h, "")),
+            path_ + ": header field 'task': expected a string, found number");
   h = header_with(nlohmann::json::array());
   h.erase("hparams");
   EXPECT_EQ(error_of(crafted(h, "")), path_ + ": malformed header: field 'hparams' is missing");
   nlohmann::json deep = nlohmann::json::array();
   for (int i = 0; i < 100; ++i) deep = nlohmann::json::array({deep});
-  EXPECT_EQ(error_of(crafted(deep, "")), path_ + ": malformed header: nested deeper than 64 levels");
+  EXPECT_EQ(error_of(crafted(deep, "")),
+            path_ + ": malformed header: nested deeper than 64 levels");
 }
 
 TEST_F(CraftedModelFile, SizesAreCheckedBeforeTheRestIsRead) {
-  const std::string good = crafted(header_with({tensor_entry("w", {6}, 0, 24)}), std::string(24, '\2'));
-  EXPECT_EQ(error_of(good + "x"), path_ + ": 1 byte of trailing data after the checksum (expected " +
-                                      std::to_string(good.size()) + " bytes, found " + std::to_string(good.size() + 1) + ")");
+  const std::string good =
+      crafted(header_with({tensor_entry("w", {6}, 0, 24)}), std::string(24, '\2'));
+  EXPECT_EQ(error_of(good + "x"), path_ +
+                                      ": 1 byte of trailing data after the checksum (expected " +
+                                      std::to_string(good.size()) + " bytes, found " +
+                                      std::to_string(good.size() + 1) + ")");
   std::string huge = good;
   const uint64_t payload = uint64_t{1} << 62;
   std::memcpy(&huge[12], &payload, 8);
-  EXPECT_EQ(error_of(huge), path_ + ": truncated: expected 4611686018427387956 bytes, found " + std::to_string(good.size()));
+  EXPECT_EQ(error_of(huge), path_ + ": truncated: expected 4611686018427387956 bytes, found " +
+                                std::to_string(good.size()));
   // A header-size field past the payload.
   std::string past = good;
   const uint64_t header_size = uint64_t{1} << 63;
@@ -285,7 +314,9 @@ TEST_F(CraftedModelFile, SizesAreCheckedBeforeTheRestIsRead) {
   unsigned char digest[kModelFileDigest];
   sha256(past.data(), past.size() - kModelFileDigest, digest);
   std::memcpy(&past[past.size() - kModelFileDigest], digest, kModelFileDigest);
-  EXPECT_NE(error_of(past).find(": header field 'header size': 9223372036854775808 bytes, but the payload has"), std::string::npos)
+  EXPECT_NE(error_of(past).find(
+                ": header field 'header size': 9223372036854775808 bytes, but the payload has"),
+            std::string::npos)
       << error_of(past);
 }
 
@@ -295,10 +326,12 @@ TEST_F(CraftedModelFile, StreamsAreReadOnlyUpToTheDeclaredSize) {
     model_file_read("/dev/zero");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "/dev/zero: not a deepcart model file (expected magic 'DEEPCART')");
+    EXPECT_EQ(std::string(e.what()),
+              "/dev/zero: not a deepcart model file (expected magic 'DEEPCART')");
   }
   // A pipe that carries a valid file and then keeps going.
-  const std::string good = crafted(header_with({tensor_entry("w", {6}, 0, 24)}), std::string(24, '\2'));
+  const std::string good =
+      crafted(header_with({tensor_entry("w", {6}, 0, 24)}), std::string(24, '\2'));
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
   auto old_handler = std::signal(SIGPIPE, SIG_IGN);  // the writer outlives the reader
@@ -317,8 +350,8 @@ TEST_F(CraftedModelFile, StreamsAreReadOnlyUpToTheDeclaredSize) {
     model_file_read(path);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), path + ": trailing data after the checksum (expected " + std::to_string(good.size()) +
-                                         " bytes, found more)");
+    EXPECT_EQ(std::string(e.what()), path + ": trailing data after the checksum (expected " +
+                                         std::to_string(good.size()) + " bytes, found more)");
   }
   close(fds[0]);
   writer.join();
@@ -355,7 +388,8 @@ TEST(ModelFileLoad, NetworksBiggerThanTheFileAreRefusedBeforeTheyAllocate) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "m.dcm: the network that the hyper-parameters describe: it asks for more than 64 MB, more than the "
+              "m.dcm: the network that the hyper-parameters describe: it asks for more than 64 MB, "
+              "more than the "
               "file's own tensors can fill");
   }
   EXPECT_NO_THROW(f.checked_load([] { torch::nn::Embedding small(1000, 16); }));
@@ -365,13 +399,15 @@ TEST(ModelFileLoad, NetworksBiggerThanTheFileAreRefusedBeforeTheyAllocate) {
     FAIL();
   } catch (const Error& e) {
     const std::string what = e.what();
-    EXPECT_EQ(what.rfind("m.dcm: invalid model: shape '[4]' is invalid for input of size 6", 0), 0u) << what;
+    EXPECT_EQ(what.rfind("m.dcm: invalid model: shape '[4]' is invalid for input of size 6", 0), 0u)
+        << what;
     EXPECT_EQ(what.find("frame #"), std::string::npos) << what;
   }
 }
 
 TEST(ModelFileLoad, HyperParametersAreCheckedAgainstTheDefaults) {
-  const nlohmann::json defaults = {{"dim", 64}, {"dropout", 0.2}, {"arch", "bow"}, {"layers", {64, 32}}};
+  const nlohmann::json defaults = {
+      {"dim", 64}, {"dropout", 0.2}, {"arch", "bow"}, {"layers", {64, 32}}};
   auto error = [&](const nlohmann::json& stored) {
     try {
       check_hparams(stored, defaults, "m.dcm");
@@ -381,10 +417,13 @@ TEST(ModelFileLoad, HyperParametersAreCheckedAgainstTheDefaults) {
     return std::string("no error");
   };
   EXPECT_EQ(error({{"dim", 128}, {"dropout", 0}, {"layers", {8}}}), "no error");
-  EXPECT_EQ(error({{"dim", 1e300}}), "m.dcm: hyper-parameter 'dim': expected an integer, found 1e+300");
-  EXPECT_EQ(error({{"dim", int64_t{1} << 40}}), "m.dcm: hyper-parameter 'dim': 1099511627776 is out of range (at most 2^31)");
+  EXPECT_EQ(error({{"dim", 1e300}}),
+            "m.dcm: hyper-parameter 'dim': expected an integer, found 1e+300");
+  EXPECT_EQ(error({{"dim", int64_t{1} << 40}}),
+            "m.dcm: hyper-parameter 'dim': 1099511627776 is out of range (at most 2^31)");
   EXPECT_EQ(error({{"arch", 3}}), "m.dcm: hyper-parameter 'arch': expected a string, found 3");
-  EXPECT_EQ(error({{"layers", {"a"}}}), "m.dcm: hyper-parameter 'layers': expected an integer, found \"a\"");
+  EXPECT_EQ(error({{"layers", {"a"}}}),
+            "m.dcm: hyper-parameter 'layers': expected an integer, found \"a\"");
   EXPECT_EQ(error({{"blocks", 2}}), "m.dcm: unknown hyper-parameter 'blocks'");
 }
 

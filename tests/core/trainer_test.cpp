@@ -118,8 +118,9 @@ TEST_F(TrainerTest, SigtermWritesCheckpointAndResumeMatches) {
   } catch (const Interrupted& e) {
     EXPECT_EQ(e.signal(), SIGTERM);
     EXPECT_EQ(e.checkpoint(), o.checkpoint_path);
-    EXPECT_NE(std::string(e.what()).find("at epoch 1 step 4; checkpoint written to " + o.checkpoint_path),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("at epoch 1 step 4; checkpoint written to " + o.checkpoint_path),
+        std::string::npos)
         << e.what();
   }
   EXPECT_EQ(stopped.steps, 4) << "the step in progress finishes, then training stops";
@@ -201,7 +202,8 @@ TEST_F(TrainerTest, LearningRateSchedules) {
     Trainer(o).lr_at(5, 10);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "--lr-schedule: expected constant, step, cosine or onecycle, found 'wavy'");
+    EXPECT_STREQ(e.what(),
+                 "--lr-schedule: expected constant, step, cosine or onecycle, found 'wavy'");
   }
 }
 
@@ -228,7 +230,8 @@ TEST_F(TrainerTest, ResumeFromFinalModelIsRefused) {
     Trainer(o).fit(task, base_);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), o.resume + ": is a final model, not a checkpoint: cannot resume");
+    EXPECT_EQ(std::string(e.what()),
+              o.resume + ": is a final model, not a checkpoint: cannot resume");
   }
 }
 

@@ -4,8 +4,8 @@
 
 #include <gtest/gtest.h>
 
-#include "temp_dir.h"
 #include <stdlib.h>
+#include "temp_dir.h"
 
 #include <filesystem>
 #include <fstream>
@@ -21,8 +21,6 @@ using Fields = std::vector<std::string>;
 
 class CsvReaderTest : public ::deepcart::test_data::TempDirTest {
  protected:
-
-
   // Every data record of a file, or the first error message as a one-element list "ERROR: ...".
   static std::vector<Fields> read_all(const std::string& path, CsvOptions options = {}) {
     CsvReader reader(path, options);
@@ -35,7 +33,6 @@ class CsvReaderTest : public ::deepcart::test_data::TempDirTest {
   static std::string error_of(const std::string& path, CsvOptions options = {}) {
     return test::error_of([&] { read_all(path, options); });
   }
-
 };
 
 TEST_F(CsvReaderTest, ReadsHeaderAndRecords) {
@@ -328,7 +325,9 @@ std::string gzip(const std::string& path) {
 }
 
 TEST_F(CsvReaderTest, ReadsGzipCompressedFilesLikePlainOnes) {
-  const std::string text = "\xef\xbb\xbf" "a,b\n\"x\ny\",2\n3,4\n";
+  const std::string text =
+      "\xef\xbb\xbf"
+      "a,b\n\"x\ny\",2\n3,4\n";
   const auto plain = read_all(write("p.csv", text));
   const auto packed = read_all(gzip(write("z.csv", text)), CsvOptions{.buffer_bytes = 5});
   ASSERT_EQ(plain.size(), 2u);
@@ -390,8 +389,9 @@ TEST_F(CsvHostileInput, DuplicateHeaderNamesAreRefused) {
     CsvReader reader(path);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              path + ":1: column name 'user_id' appears twice in the header (columns 1 and 3): expected distinct names");
+    EXPECT_EQ(std::string(e.what()), path +
+                                         ":1: column name 'user_id' appears twice in the header "
+                                         "(columns 1 and 3): expected distinct names");
   }
 }
 
@@ -404,8 +404,9 @@ TEST_F(CsvHostileInput, AnUnnamedColumnCannotBeChosen) {
     reader.column_index("");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              path + ": expected a column name, found an empty one (an unnamed column in the header cannot be chosen)");
+    EXPECT_EQ(std::string(e.what()), path +
+                                         ": expected a column name, found an empty one (an unnamed "
+                                         "column in the header cannot be chosen)");
   }
   EXPECT_EQ(reader.location(2, 1), path + ":2:1 (unnamed column)");
 }
@@ -418,7 +419,8 @@ TEST_F(CsvHostileInput, ANulByteIsABadRecordAndReadingGoesOn) {
     reader.next(fields);
     FAIL();
   } catch (const RecordError& e) {
-    EXPECT_EQ(std::string(e.what()), path + ":2:1 (column 'id'): expected text, found a NUL byte (0x00)");
+    EXPECT_EQ(std::string(e.what()),
+              path + ":2:1 (column 'id'): expected text, found a NUL byte (0x00)");
   }
   ASSERT_TRUE(reader.next(fields));
   EXPECT_EQ(fields, (std::vector<std::string>{"u2", "y"}));

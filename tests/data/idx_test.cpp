@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include "temp_dir.h"
 #include <stdlib.h>
 #include <zlib.h>
+#include "temp_dir.h"
 
 #include <array>
 #include <chrono>
@@ -45,7 +45,6 @@ bool in_ci() {
 
 class IdxTest : public ::deepcart::test_data::TempDirTest {
  protected:
-
   std::string write_plain(const std::string& name, const std::string& bytes) {
     return write(name, bytes);
   }
@@ -67,7 +66,6 @@ class IdxTest : public ::deepcart::test_data::TempDirTest {
     std::ifstream in(path, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
-
 };
 
 // Three 2x2 images with distinct pixels (0 and 255 included) and labels 9, 0, 4.

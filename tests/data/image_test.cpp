@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "temp_dir.h"
 #include "error_of.h"
+#include "temp_dir.h"
 
 namespace deepcart::data {
 namespace {

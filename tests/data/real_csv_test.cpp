@@ -19,7 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 std::string text_dir() { return ::deepcart::test_data::shared_data_dir() + "/text"; }
 
 TEST(RealCsvTest, EveryCsvParsesWithKnownRecordCounts) {

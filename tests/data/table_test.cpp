@@ -4,12 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include "temp_dir.h"
 #include <stdlib.h>
+#include "temp_dir.h"
 
 #include <filesystem>
-#include <limits>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 #include "error_of.h"
@@ -21,12 +21,9 @@ using Strings = std::vector<std::string>;
 
 class TableTest : public ::deepcart::test_data::TempDirTest {
  protected:
-
-
   static std::string error_of(const std::string& path, const TableOptions& options) {
     return test::error_of([&] { read_table(path, options); });
   }
-
 };
 
 TEST_F(TableTest, KeepsAllColumnsWithInferredTypes) {
@@ -313,8 +310,9 @@ TEST_F(TableHostileInput, ANumberOutOfItsRangeNamesLineAndColumn) {
   const std::string path = write("t.csv", "user_id,item_id,timestamp\nu1,i1,5\nu1,i2,1e26\n");
   TableOptions options;
   options.columns = {{"timestamp", ColumnType::kFloat, true, -kInt64Safe, kInt64Safe}};
-  EXPECT_EQ(error_of(path, options),
-            path + ":3:3 (column 'timestamp'): expected a number from -9.2e+18 to 9.2e+18, found '1e26'");
+  EXPECT_EQ(
+      error_of(path, options),
+      path + ":3:3 (column 'timestamp'): expected a number from -9.2e+18 to 9.2e+18, found '1e26'");
   options.on_bad_row = OnBadRow::kSkip;
   const Table table = read_table(path, options);
   EXPECT_EQ(table.num_rows(), 1);
@@ -322,17 +320,21 @@ TEST_F(TableHostileInput, ANumberOutOfItsRangeNamesLineAndColumn) {
 }
 
 TEST_F(TableHostileInput, ControlCharactersInIdsAreErrorsNotParts) {
-  const std::string path = write("ids.csv", std::string("user_id,event\nu1\r,view\nu2,purchase\0\n", 36));
+  const std::string path =
+      write("ids.csv", std::string("user_id,event\nu1\r,view\nu2,purchase\0\n", 36));
   TableOptions options;
   const double inf = std::numeric_limits<double>::infinity();
-  options.columns = {{"user_id", ColumnType::kString, true, -inf, inf, true}, {"event", ColumnType::kString, true, -inf, inf, true}};
+  options.columns = {{"user_id", ColumnType::kString, true, -inf, inf, true},
+                     {"event", ColumnType::kString, true, -inf, inf, true}};
   options.on_bad_row = OnBadRow::kSkip;
   const Table table = read_table(path, options);
   EXPECT_EQ(table.num_rows(), 0);
   ASSERT_EQ(table.report.skip_reasons.size(), 2u);
-  EXPECT_EQ(table.report.skip_reasons[0],
-            path + ":2:1 (column 'user_id'): expected an id without control characters, found 'u1\\r'");
-  EXPECT_EQ(table.report.skip_reasons[1], path + ":3:2 (column 'event'): expected text, found a NUL byte (0x00)");
+  EXPECT_EQ(
+      table.report.skip_reasons[0],
+      path + ":2:1 (column 'user_id'): expected an id without control characters, found 'u1\\r'");
+  EXPECT_EQ(table.report.skip_reasons[1],
+            path + ":3:2 (column 'event'): expected text, found a NUL byte (0x00)");
 }
 
 TEST_F(TableHostileInput, MessagesShowControlCharactersEscaped) {
@@ -344,8 +346,9 @@ TEST_F(TableHostileInput, AnEmptyColumnNameIsRefused) {
   const std::string path = write("e.csv", ",text\n0,hi\n");
   TableOptions options;
   options.columns = {{"", ColumnType::kString, true}};
-  EXPECT_EQ(error_of(path, options),
-            path + ": expected a column name, found an empty one (an unnamed column in the header cannot be chosen)");
+  EXPECT_EQ(error_of(path, options), path +
+                                         ": expected a column name, found an empty one (an unnamed "
+                                         "column in the header cannot be chosen)");
 }
 
 TEST_F(TableHostileInput, InspectionCountsEmptyNumbersInsteadOfStopping) {

@@ -51,8 +51,8 @@ class NetTask : public TrainTask {
     x_ = torch::randn({64, 6});
     y_ = torch::sin(x_.matmul(torch::linspace(-1, 1, 6))).unsqueeze(1);
     torch::manual_seed(init_seed);  // the weights: different per rank unless broadcast
-    net_ = torch::nn::Sequential(torch::nn::Linear(6, 8), torch::nn::Tanh(), torch::nn::Dropout(dropout),
-                                 torch::nn::Linear(8, 1));
+    net_ = torch::nn::Sequential(torch::nn::Linear(6, 8), torch::nn::Tanh(),
+                                 torch::nn::Dropout(dropout), torch::nn::Linear(8, 1));
     holder_->register_module("net", net_);
     if (with_table) {
       table_ = holder_->register_module("table", torch::nn::Embedding(17000, 64));
@@ -61,7 +61,8 @@ class NetTask : public TrainTask {
   }
   at::Tensor predict(const at::Tensor& idx) {
     at::Tensor out = net_->forward(x_.index_select(0, idx));
-    if (table_) out = out + table_->forward(tokens_.index_select(0, idx)).sum({1, 2}).unsqueeze(1) * 0.1;
+    if (table_)
+      out = out + table_->forward(tokens_.index_select(0, idx)).sum({1, 2}).unsqueeze(1) * 0.1;
     return out;
   }
   torch::nn::Module& module() override { return *holder_; }
@@ -150,11 +151,12 @@ int child_allreduce(int rank, int world, int port, const std::string& out) {
   std::vector<double> sums{static_cast<double>(rank)};
   group->sum(sums);
   std::ofstream f(out);
-  f << a.grad().mean().item<double>() << " " << a.grad().min().item<double>() << " " << a.grad().max().item<double>() << " "
-    << b.grad().mean().item<double>() << " " << scalars[0] << " " << scalars[1] << " " << shared[3].item<double>() << " "
-    << sums[0] << " " << group->bytes_reduced() << " " << c.grad()[0][0].item<double>() << " "
-    << c.grad()[10][999].item<double>() << " " << c.grad()[20][5].item<double>() << " " << c.grad()[500][7].item<double>()
-    << " " << c.grad().sum().item<double>() << "\n";
+  f << a.grad().mean().item<double>() << " " << a.grad().min().item<double>() << " "
+    << a.grad().max().item<double>() << " " << b.grad().mean().item<double>() << " " << scalars[0]
+    << " " << scalars[1] << " " << shared[3].item<double>() << " " << sums[0] << " "
+    << group->bytes_reduced() << " " << c.grad()[0][0].item<double>() << " "
+    << c.grad()[10][999].item<double>() << " " << c.grad()[20][5].item<double>() << " "
+    << c.grad()[500][7].item<double>() << " " << c.grad().sum().item<double>() << "\n";
   return 0;
 }
 
@@ -215,8 +217,14 @@ std::vector<int> run_children(const std::string& name, int world, const std::str
   const int port = free_port();
   std::vector<pid_t> pids;
   for (int r = 0; r < world; ++r) {
-    std::vector<std::string> args{g_self, "--dist-child", name, std::to_string(r), std::to_string(world),
-                                  std::to_string(port), out, extra};
+    std::vector<std::string> args{g_self,
+                                  "--dist-child",
+                                  name,
+                                  std::to_string(r),
+                                  std::to_string(world),
+                                  std::to_string(port),
+                                  out,
+                                  extra};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -236,8 +244,9 @@ std::vector<int> run_children(const std::string& name, int world, const std::str
 class DistTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / ("dist_" + std::to_string(getpid()) + "_" +
-                                             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::path(::testing::TempDir()) /
+           ("dist_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -252,7 +261,8 @@ TEST_F(DistTest, AllReduceAveragesGradientsAndSumsScalarsOverThreeProcesses) {
   double a_mean, a_min, a_max, b_mean, s0, s1, shared3, sum;
   int64_t bytes;
   double c0, c10, c20, c500, c_total;
-  line >> a_mean >> a_min >> a_max >> b_mean >> s0 >> s1 >> shared3 >> sum >> bytes >> c0 >> c10 >> c20 >> c500 >> c_total;
+  line >> a_mean >> a_min >> a_max >> b_mean >> s0 >> s1 >> shared3 >> sum >> bytes >> c0 >> c10 >>
+      c20 >> c500 >> c_total;
   EXPECT_DOUBLE_EQ(a_mean, 2.0);  // (1 + 2 + 3) / 3
   EXPECT_DOUBLE_EQ(a_min, 2.0);
   EXPECT_DOUBLE_EQ(a_max, 2.0);
@@ -275,7 +285,8 @@ TEST_F(DistTest, TwoWorkersWithHalfBatchesMatchOneWorkerWithTheWholeBatch) {
   const std::string out = dir_ / "w";
   ASSERT_EQ(run_children("equivalence", 2, out), (std::vector<int>{0, 0}));
   at::Tensor two = read_tensor(out);
-  NetTask single(100, 0.0, true);  // rank 0's initial weights, which the broadcast gave both workers
+  NetTask single(100, 0.0,
+                 true);  // rank 0's initial weights, which the broadcast gave both workers
   const at::Tensor start = single.flat().to(torch::kDouble);
   Trainer(sgd_options(2, 16)).fit(single, base_file());  // 2 epochs of 64 / 16 = 8 steps
   const at::Tensor one = single.flat().to(torch::kDouble);
@@ -289,7 +300,8 @@ TEST_F(DistTest, ResumedDistributedRunEndsWhereAnUninterruptedOneDoes) {
   ASSERT_EQ(run_children("resume", 2, full, "full"), (std::vector<int>{0, 0}));
   EXPECT_EQ(run_children("resume", 2, cut, "interrupt"), (std::vector<int>{130, 130}));
   const std::string message = slurp(cut + ".interrupted");
-  EXPECT_NE(message.find("interrupted by Interrupt at epoch 2 step 2; checkpoint written to " + cut + ".ckpt"),
+  EXPECT_NE(message.find("interrupted by Interrupt at epoch 2 step 2; checkpoint written to " +
+                         cut + ".ckpt"),
             std::string::npos)
       << message;
   ASSERT_TRUE(fs::exists(cut + ".ckpt"));
@@ -307,10 +319,13 @@ TEST_F(DistTest, MissingPeerIsAClearErrorWithinTheTimeout) {
     FAIL() << "joined without peers";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "rank 0 of 3: timed out after 2 s waiting for the other workers: ranks 1, 2 never joined (1 of 3 "
-              "arrived at 127.0.0.1:" + std::to_string(port) + ")");
+              "rank 0 of 3: timed out after 2 s waiting for the other workers: ranks 1, 2 never "
+              "joined (1 of 3 "
+              "arrived at 127.0.0.1:" +
+                  std::to_string(port) + ")");
   }
-  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_GE(waited, 2.0);
   EXPECT_LT(waited, 6.0);
   // A worker whose master never comes.
@@ -318,7 +333,8 @@ TEST_F(DistTest, MissingPeerIsAClearErrorWithinTheTimeout) {
     dist::dist_join(config_for(1, 2, free_port(), 1.5));
     FAIL() << "joined without a master";
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("rank 1 of 2: cannot reach the master 127.0.0.1:", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind("rank 1 of 2: cannot reach the master 127.0.0.1:", 0), 0u)
+        << e.what();
     EXPECT_NE(std::string(e.what()).find("within 1.5 s"), std::string::npos) << e.what();
   }
 }
@@ -330,7 +346,9 @@ TEST_F(DistTest, PeerDyingMidRunIsAClearErrorNotAHang) {
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 20.0);
   const std::string message = slurp(out + ".rank0");
   EXPECT_EQ(message.rfind("rank 0 of 2: all-reduce of the gradients failed: ", 0), 0u) << message;
-  EXPECT_NE(message.find("A worker died, or stalled for longer than the timeout (5 s)"), std::string::npos) << message;
+  EXPECT_NE(message.find("A worker died, or stalled for longer than the timeout (5 s)"),
+            std::string::npos)
+      << message;
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
 // `deepcart launch` end to end: two workers train each family's model through the real
 // program, only rank 0 writes, and bad launches fail with a clear message.
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <thread>
@@ -58,10 +58,12 @@ void expect_two_workers(const nlohmann::json& m, int64_t min_bytes) {
 TEST_F(LaunchTest, TwoWorkersTrainARecommender) {
   const std::string data = test_data::shared_data_dir() + "/rec/ml-100k/u.data";
   REQUIRE_SHARED_DATA(data);
-  Result r = run("launch --nproc 2 -- rec train --model neumf --data " + data + " --epochs 2 --out " + dir_ +
-                 "/r.dcm --json --quiet");
+  Result r = run("launch --nproc 2 -- rec train --model neumf --data " + data +
+                 " --epochs 2 --out " + dir_ + "/r.dcm --json --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("launch: 2 workers on this host (ranks 0-1 of 2), master 127.0.0.1:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("launch: 2 workers on this host (ranks 0-1 of 2), master 127.0.0.1:"),
+            std::string::npos)
+      << r.out;
   nlohmann::json m = metrics_of(r);
   expect_two_workers(m, 500000);  // NeuMF on ML-100k: about 170,000 parameters
   EXPECT_GT(m.at("validation").at("ndcg@10").get<double>(), 0.02);
@@ -71,8 +73,8 @@ TEST_F(LaunchTest, TwoWorkersTrainARecommender) {
 
 TEST_F(LaunchTest, TwoWorkersTrainAnImageClassifier) {
   REQUIRE_SHARED_DATA("/usr/share/datasets/fashion-mnist");  // Debian's dataset-fashion-mnist
-  Result r = run("launch --nproc 2 -- vision train --epochs 1 --width 8 --valid 2000 --out " + dir_ +
-                 "/v.dcm --json --quiet");
+  Result r = run("launch --nproc 2 -- vision train --epochs 1 --width 8 --valid 2000 --out " +
+                 dir_ + "/v.dcm --json --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   nlohmann::json m = metrics_of(r);
   expect_two_workers(m, 100000);
@@ -81,10 +83,12 @@ TEST_F(LaunchTest, TwoWorkersTrainAnImageClassifier) {
 }
 
 TEST_F(LaunchTest, TwoWorkersTrainAnIntentModelAndStopTogether) {
-  const std::string data = std::string(DEEPCART_SOURCE_DIR) + "/share/data/bitext-customer-service/bitext_customer_service_8k.csv.gz";
-  Result r = run("launch --nproc 2 -- text train --data " + data +
-                 " --text-col utterance --label-col intent --task intent --model bow --epochs 3 --out " + dir_ +
-                 "/t.dcm --metrics-log " + dir_ + "/t.jsonl --json --quiet");
+  const std::string data = std::string(DEEPCART_SOURCE_DIR) +
+                           "/share/data/bitext-customer-service/bitext_customer_service_8k.csv.gz";
+  Result r =
+      run("launch --nproc 2 -- text train --data " + data +
+          " --text-col utterance --label-col intent --task intent --model bow --epochs 3 --out " +
+          dir_ + "/t.dcm --metrics-log " + dir_ + "/t.jsonl --json --quiet");
   ASSERT_EQ(r.code, 0) << r.out;
   nlohmann::json m = metrics_of(r);
   expect_two_workers(m, 100000);  // the n-gram table travels by rows: about 330 KB per step
@@ -105,8 +109,9 @@ int count_lines(const std::string& path) {
 TEST_F(LaunchTest, CtrlCStopsEveryWorkerWithACheckpointAndResumeFinishes) {
   const std::string data = test_data::shared_data_dir() + "/rec/ml-100k/u.data";
   REQUIRE_SHARED_DATA(data);
-  const std::string train = "rec train --model neumf --data " + data + " --epochs 20 --patience 0 --out " + dir_ +
-                            "/m.dcm --metrics-log " + dir_ + "/m.jsonl --quiet";
+  const std::string train = "rec train --model neumf --data " + data +
+                            " --epochs 20 --patience 0 --out " + dir_ + "/m.dcm --metrics-log " +
+                            dir_ + "/m.jsonl --quiet";
   // The launcher in its own process, output to a file; SIGINT once epoch 1 is logged.
   std::vector<std::string> args{DEEPCART_BINARY, "launch", "--nproc", "2", "--"};
   {
@@ -137,9 +142,14 @@ TEST_F(LaunchTest, CtrlCStopsEveryWorkerWithACheckpointAndResumeFinishes) {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }();
   EXPECT_EQ(WEXITSTATUS(status), 130) << out;
-  EXPECT_NE(out.find("launch: Interrupt: stopping the workers at their next step"), std::string::npos) << out;
-  EXPECT_NE(out.find("checkpoint written to " + dir_ + "/m.dcm.ckpt (continue with --resume"), std::string::npos) << out;
-  EXPECT_NE(out.find("checkpoint written by rank 0 to " + dir_ + "/m.dcm.ckpt"), std::string::npos) << out;
+  EXPECT_NE(out.find("launch: Interrupt: stopping the workers at their next step"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("checkpoint written to " + dir_ + "/m.dcm.ckpt (continue with --resume"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("checkpoint written by rank 0 to " + dir_ + "/m.dcm.ckpt"), std::string::npos)
+      << out;
   ASSERT_TRUE(fs::exists(dir_ + "/m.dcm.ckpt"));
   EXPECT_FALSE(fs::exists(dir_ + "/m.dcm")) << "no final model from an interrupted run";
   const int logged = count_lines(dir_ + "/m.jsonl");
@@ -154,18 +164,25 @@ TEST_F(LaunchTest, CtrlCStopsEveryWorkerWithACheckpointAndResumeFinishes) {
 TEST_F(LaunchTest, BadLaunchesSayWhy) {
   Result not_train = run("launch --nproc 2 -- rec recommend --model m.dcm --user 1");
   EXPECT_EQ(not_train.code, 2);
-  EXPECT_NE(not_train.out.find("deepcart: error: launch: expected a deepcart train command after --"), std::string::npos)
+  EXPECT_NE(
+      not_train.out.find("deepcart: error: launch: expected a deepcart train command after --"),
+      std::string::npos)
       << not_train.out;
   Result no_master = run("launch --nproc 1 --nnodes 2 --node-rank 1 -- rec train --data x --out y");
   EXPECT_EQ(no_master.code, 2);
-  EXPECT_NE(no_master.out.find("--master HOST:PORT is required with --nnodes above 1"), std::string::npos) << no_master.out;
+  EXPECT_NE(no_master.out.find("--master HOST:PORT is required with --nnodes above 1"),
+            std::string::npos)
+      << no_master.out;
   Result bad_master = run("launch --nproc 1 --master nowhere -- rec train --data x --out y");
   EXPECT_EQ(bad_master.code, 2);
-  EXPECT_NE(bad_master.out.find("--master: expected HOST:PORT, found 'nowhere'"), std::string::npos) << bad_master.out;
+  EXPECT_NE(bad_master.out.find("--master: expected HOST:PORT, found 'nowhere'"), std::string::npos)
+      << bad_master.out;
   // A worker that fails at once (no such file) stops the launch with its status.
-  Result failing = run("launch --nproc 2 --timeout 5 -- rec train --data " + dir_ + "/none.csv --out " + dir_ + "/m.dcm");
+  Result failing = run("launch --nproc 2 --timeout 5 -- rec train --data " + dir_ +
+                       "/none.csv --out " + dir_ + "/m.dcm");
   EXPECT_EQ(failing.code, 2) << failing.out;
-  EXPECT_NE(failing.out.find("exited with status 2; stopping the other workers"), std::string::npos) << failing.out;
+  EXPECT_NE(failing.out.find("exited with status 2; stopping the other workers"), std::string::npos)
+      << failing.out;
 }
 
 }  // namespace

@@ -12,8 +12,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   limits.max_pixels = 1 << 20;
   try {
     deepcart::data::Image image = deepcart::data::decode_image(bytes, "fuzz", limits);
-    if (image.width <= 0 || image.height <= 0 || int64_t{image.width} * image.height > limits.max_pixels) std::abort();
-    if (image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.channels) std::abort();
+    if (image.width <= 0 || image.height <= 0 ||
+        int64_t{image.width} * image.height > limits.max_pixels)
+      std::abort();
+    if (image.pixels.size() != static_cast<size_t>(image.width) * image.height * image.channels)
+      std::abort();
   } catch (const deepcart::Error&) {
   }
   return 0;

@@ -18,7 +18,8 @@ namespace {
 class Gpu : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU on this machine (torch::cuda::is_available() is false)";
+    if (!torch::cuda::is_available())
+      GTEST_SKIP() << "no CUDA GPU on this machine (torch::cuda::is_available() is false)";
     context_set_device(resolve_device("cuda"));
   }
   void TearDown() override {
@@ -39,10 +40,12 @@ TEST_F(Gpu, RecTrainsOnTheGpuAndTheFileRanksTheSameOnTheCpu) {
   context_set_device(c10::Device(c10::DeviceType::CPU));
   Recommender popularity(train("pop", d, split).model);
   const double pop = rec_evaluate_split(popularity, split, true, {10}, 0, 1).at("hr@10");
-  for (const std::string arch : {"bpr-mf", "gmf", "ncf-mlp", "neumf", "sasrec", "gru4rec", "ease"}) {
+  for (const std::string arch :
+       {"bpr-mf", "gmf", "ncf-mlp", "neumf", "sasrec", "gru4rec", "ease"}) {
     context_set_device(resolve_device("cuda"));
     RecTrainOutput out = train(arch, d, split);
-    for (const auto& [name, tensor] : out.model.tensors) EXPECT_TRUE(tensor.is_cpu()) << arch << " " << name;
+    for (const auto& [name, tensor] : out.model.tensors)
+      EXPECT_TRUE(tensor.is_cpu()) << arch << " " << name;
     Recommender on_gpu(out.model);
     const auto gpu_metrics = rec_evaluate_split(on_gpu, split, true, {10}, 0, 1);
     EXPECT_GT(gpu_metrics.at("hr@10"), pop + 0.15) << arch;
@@ -53,9 +56,10 @@ TEST_F(Gpu, RecTrainsOnTheGpuAndTheFileRanksTheSameOnTheCpu) {
     EXPECT_NEAR(cpu_metrics.at("hr@10"), gpu_metrics.at("hr@10"), 0.01) << arch;
     const auto cpu_recs = on_cpu.recommend("u7", 5);
     ASSERT_EQ(cpu_recs.size(), gpu_recs.size()) << arch;
-    for (size_t j = 0; j < cpu_recs.size(); ++j) EXPECT_NEAR(cpu_recs[j].score, gpu_recs[j].score, 1e-3) << arch;
-    std::printf("%s on cuda: HR@10 %.3f (cpu %.3f, pop %.3f)\n", arch.c_str(), gpu_metrics.at("hr@10"),
-                cpu_metrics.at("hr@10"), pop);
+    for (size_t j = 0; j < cpu_recs.size(); ++j)
+      EXPECT_NEAR(cpu_recs[j].score, gpu_recs[j].score, 1e-3) << arch;
+    std::printf("%s on cuda: HR@10 %.3f (cpu %.3f, pop %.3f)\n", arch.c_str(),
+                gpu_metrics.at("hr@10"), cpu_metrics.at("hr@10"), pop);
   }
 }
 
@@ -86,7 +90,9 @@ TEST_F(Gpu, NcclGroupOfOneKeepsGradientsAndSums) {
   const auto on = torch::TensorOptions().device(config.device);
   at::Tensor small = torch::randn({3, 4}, on).requires_grad_();
   at::Tensor table = torch::randn({500, 8}, on).requires_grad_();  // 4,000 elements: by rows
-  (small.pow(2).sum() + table.index_select(0, torch::tensor({2, 7, 7}, on.dtype(torch::kLong))).sum()).backward();
+  (small.pow(2).sum() +
+   table.index_select(0, torch::tensor({2, 7, 7}, on.dtype(torch::kLong))).sum())
+      .backward();
   const at::Tensor small_grad = small.grad().clone(), table_grad = table.grad().clone();
   std::vector<double> scalars{1.5, -2.0};
   group->average_gradients({small, table}, scalars);

@@ -589,7 +589,6 @@ TEST(RecSplitByName, ParsesSpecsAndRejectsOthers) {
 // ---------------------------------------------------------------------------------------------
 // Real data (../shared/data/rec)
 
-
 TEST(RecDatasetReal, MovieLens100kAutoDetected) {
   const std::string dir = ::deepcart::test_data::shared_data_dir() + "/rec";
   REQUIRE_SHARED_DATA(dir);

@@ -76,9 +76,10 @@ TEST(Ranking, SampledProtocolIsEasierThanFull) {
   task.ks = {1, 60};
   auto many = rank_evaluate(score, 101, task);
   EXPECT_DOUBLE_EQ(many.at("hr@1"), 0.0);
-  EXPECT_EQ(ranking_protocol(task),
-            "sampled ranking: each held-out item against 99 seeded never-seen items (for comparison "
-            "with papers only)");
+  EXPECT_EQ(
+      ranking_protocol(task),
+      "sampled ranking: each held-out item against 99 seeded never-seen items (for comparison "
+      "with papers only)");
 }
 
 }  // namespace

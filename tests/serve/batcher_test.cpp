@@ -56,7 +56,8 @@ TEST(MicroBatcher, RequestsQueuedWhileBusyRunAsOneCall) {
   auto first = std::async(std::launch::async, [&] { return batcher.submit(0); });
   ASSERT_TRUE(gate.wait_for_waiters(1, 5000ms));
   std::vector<std::future<int>> rest;
-  for (int i = 1; i <= 5; ++i) rest.push_back(std::async(std::launch::async, [&batcher, i] { return batcher.submit(i); }));
+  for (int i = 1; i <= 5; ++i)
+    rest.push_back(std::async(std::launch::async, [&batcher, i] { return batcher.submit(i); }));
   std::this_thread::sleep_for(200ms);  // all five are queued behind the busy worker
   gate.release();
   EXPECT_EQ(first.get(), 0);

@@ -1,15 +1,15 @@
 // The HTTP API end to end, in process: every route with good and bad input, hot reload of a
 // corrupt file, micro-batching under concurrent clients, and SIGTERM through the real program.
 // The models are the demo's (one `deepcart demo` run, shared by the suite).
-#include <gtest/gtest.h>
-#include <httplib.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,8 +21,8 @@
 #include <thread>
 #include <tuple>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include "deepcart/core/model_file.h"
 #include "deepcart/serve/server.h"
@@ -69,22 +69,26 @@ class ServeTest : public ::testing::Test {
       // "done" holds the binary's modification time: a rebuilt deepcart makes the demo again.
       struct stat binary {};
       stat(DEEPCART_BINARY, &binary);
-      const std::string stamp = std::to_string(int64_t{binary.st_mtim.tv_sec} * 1000000000 + binary.st_mtim.tv_nsec);
+      const std::string stamp =
+          std::to_string(int64_t{binary.st_mtim.tv_sec} * 1000000000 + binary.st_mtim.tv_nsec);
       if (read(*dir_ + "/done") != stamp) {
         fs::remove_all(*dir_);
-        const std::string cmd = std::string(DEEPCART_BINARY) + " demo --quiet --epochs 2 --out " + *dir_ + " > " + *dir_ + ".log 2>&1";
+        const std::string cmd = std::string(DEEPCART_BINARY) + " demo --quiet --epochs 2 --out " +
+                                *dir_ + " > " + *dir_ + ".log 2>&1";
         const int status = std::system(cmd.c_str());
         if (status == 0) std::ofstream(*dir_ + "/done") << stamp;
         flock(lock, LOCK_UN);
         close(lock);
-        ASSERT_EQ(status, 0) << "the demo must run to give the server its models (see " << *dir_ << ".log)";
+        ASSERT_EQ(status, 0) << "the demo must run to give the server its models (see " << *dir_
+                             << ".log)";
       } else {
         flock(lock, LOCK_UN);
         close(lock);
       }
     }
-    for (const char* name : {"rec-sasrec.dcm", "vision-cnn.dcm", "catalogue.dci", "reviews-sentiment.dcm",
-                             "reviews-stars.dcm", "questions-intent.dcm"}) {
+    for (const char* name :
+         {"rec-sasrec.dcm", "vision-cnn.dcm", "catalogue.dci", "reviews-sentiment.dcm",
+          "reviews-stars.dcm", "questions-intent.dcm"}) {
       ASSERT_TRUE(fs::exists(*dir_ + "/models/" + name)) << name;
     }
     metrics_ = new Metrics();
@@ -92,7 +96,8 @@ class ServeTest : public ::testing::Test {
     batch.max_items = 64;
     batch.max_delay = std::chrono::microseconds(20000);  // wide, so concurrent requests meet
     registry_ = new ModelRegistry(batch, *metrics_);
-    for (const char* name : {"rec-sasrec", "vision-cnn", "reviews-sentiment", "reviews-stars", "questions-intent"}) {
+    for (const char* name :
+         {"rec-sasrec", "vision-cnn", "reviews-sentiment", "reviews-stars", "questions-intent"}) {
       registry_->load(name, *dir_ + "/models/" + name + ".dcm");
     }
     registry_->load("catalogue", *dir_ + "/models/catalogue.dci");
@@ -133,14 +138,16 @@ class ServeTest : public ::testing::Test {
 
   // POST JSON -> (status, body as JSON).
   static std::pair<int, json> post(const std::string& path, const std::string& body,
-                                   const std::string& type = "application/json", bool with_token = true) {
+                                   const std::string& type = "application/json",
+                                   bool with_token = true) {
     auto res = client(with_token).Post(path.c_str(), body, type.c_str());
     if (!res) return {-1, json()};
     return {res->status, json::parse(res->body, nullptr, false)};
   }
 
   static std::string png_of(int n) {
-    auto res = client().Get(("/v1/images/catalogue?id=fashion-mnist:test:" + std::to_string(n)).c_str());
+    auto res =
+        client().Get(("/v1/images/catalogue?id=fashion-mnist:test:" + std::to_string(n)).c_str());
     EXPECT_TRUE(res && res->status == 200);
     return res ? res->body : "";
   }
@@ -198,8 +205,10 @@ TEST_F(ServeTest, HealthModelsMetricsAndPage) {
   EXPECT_EQ(page->body.find("http://"), std::string::npos) << "no external resources";
   auto metrics = client().Get("/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_NE(metrics->body.find("deepcart_http_requests_total{route=\"/healthz\",status=\"200\"}"), std::string::npos);
-  EXPECT_NE(metrics->body.find("# TYPE deepcart_http_request_duration_seconds histogram"), std::string::npos);
+  EXPECT_NE(metrics->body.find("deepcart_http_requests_total{route=\"/healthz\",status=\"200\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics->body.find("# TYPE deepcart_http_request_duration_seconds histogram"),
+            std::string::npos);
   EXPECT_NE(metrics->body.find("deepcart_models_loaded 6"), std::string::npos);
 }
 
@@ -224,7 +233,8 @@ TEST_F(ServeTest, RecommendKnownUnknownAndHistory) {
   EXPECT_TRUE(cold.at("popular").get<bool>());
   EXPECT_EQ(cold.at("items").size(), 3u);
   const std::string item = known["items"][0]["item"];
-  auto [s3, history] = post("/v1/recommend", R"({"history": [")" + item + R"(", "no-such-item"], "k": 4})");
+  auto [s3, history] =
+      post("/v1/recommend", R"({"history": [")" + item + R"(", "no-such-item"], "k": 4})");
   ASSERT_EQ(s3, 200) << history;
   EXPECT_EQ(history.at("source"), "history");
   EXPECT_EQ(history.at("ignored_history"), json::array({"no-such-item"}));
@@ -249,17 +259,20 @@ TEST_F(ServeTest, ImagesClassifyAndSimilarRawAndBase64) {
   ASSERT_EQ(s2, 200) << two;
   ASSERT_EQ(two.at("results").size(), 2u);
   EXPECT_EQ(two["results"][1].at("category"), category);
-  EXPECT_NEAR(two["results"][1].at("confidence").get<double>(), raw["results"][0].at("confidence").get<double>(), 1e-5);
+  EXPECT_NEAR(two["results"][1].at("confidence").get<double>(),
+              raw["results"][0].at("confidence").get<double>(), 1e-5);
   auto [s3, alike] = post("/v1/images/similar", json{{"image", b64}, {"k", 3}}.dump());
   ASSERT_EQ(s3, 200) << alike;
   ASSERT_EQ(alike.at("results")[0].size(), 3u);
-  EXPECT_EQ(alike["results"][0][0].at("id"), "fashion-mnist:test:0") << "the catalogue item itself first";
+  EXPECT_EQ(alike["results"][0][0].at("id"), "fashion-mnist:test:0")
+      << "the catalogue item itself first";
   EXPECT_NEAR(alike["results"][0][0].at("similarity").get<double>(), 1.0, 1e-4);
 }
 
 TEST_F(ServeTest, ReviewsAndQuestions) {
-  auto [status, reviews] = post("/v1/reviews/analyze",
-                                R"({"texts": ["Love this dress, so soft and flattering", "Awful quality, it ripped, returned it"], "explain": true})");
+  auto [status, reviews] = post(
+      "/v1/reviews/analyze",
+      R"({"texts": ["Love this dress, so soft and flattering", "Awful quality, it ripped, returned it"], "explain": true})");
   ASSERT_EQ(status, 200) << reviews;
   const auto& r = reviews.at("results");
   ASSERT_EQ(r.size(), 2u);
@@ -289,39 +302,56 @@ TEST_F(ServeTest, EveryBadInputGetsItsStatusAndMessage) {
   const std::vector<Case> cases = {
       // One byte over the limit: small enough that the client has sent it all when the 413 comes
       // back (a much larger body races the answer with a connection reset).
-      {"oversized body", "/v1/recommend", std::string((1 << 20) + 1, ' '), "application/json", 413, "over the 1048576-byte limit"},
+      {"oversized body", "/v1/recommend", std::string((1 << 20) + 1, ' '), "application/json", 413,
+       "over the 1048576-byte limit"},
       {"invalid JSON", "/v1/recommend", "{\"user\":", "application/json", 400, "invalid JSON"},
-      {"deep nesting", "/v1/recommend", deep, "application/json", 400, "nested deeper than 16 levels"},
-      {"not an object", "/v1/recommend", "[1]", "application/json", 400, "expected a JSON object, found array"},
-      {"number overflow (a fuzzer find)", "/v1/recommend", R"({"k": 5e3333})", "application/json", 400,
-       "invalid JSON: number overflow parsing '5e3333'"},
-      {"invalid UTF-8", "/v1/questions/answer", "{\"text\":\"\xff\xfe\"}", "application/json", 400, "invalid UTF-8"},
-      {"non-image body", "/v1/images/classify", "hello, not a picture", "image/png", 400, "not a PNG or JPEG image"},
+      {"deep nesting", "/v1/recommend", deep, "application/json", 400,
+       "nested deeper than 16 levels"},
+      {"not an object", "/v1/recommend", "[1]", "application/json", 400,
+       "expected a JSON object, found array"},
+      {"number overflow (a fuzzer find)", "/v1/recommend", R"({"k": 5e3333})", "application/json",
+       400, "invalid JSON: number overflow parsing '5e3333'"},
+      {"invalid UTF-8", "/v1/questions/answer", "{\"text\":\"\xff\xfe\"}", "application/json", 400,
+       "invalid UTF-8"},
+      {"non-image body", "/v1/images/classify", "hello, not a picture", "image/png", 400,
+       "not a PNG or JPEG image"},
       {"wrong content type", "/v1/images/classify", "x", "text/plain", 415, "expected image/png"},
-      {"bad base64", "/v1/images/classify", R"({"image": "!!!"})", "application/json", 400, "invalid base64"},
-      {"k = 0", "/v1/recommend", R"({"user": "u00001", "k": 0})", "application/json", 400, "field 'k': expected 1 to 1000, found 0"},
-      {"k huge", "/v1/recommend", R"({"user": "u00001", "k": 5000000})", "application/json", 400, "found 5000000"},
-      {"k not a number", "/v1/recommend", R"({"k": "ten"})", "application/json", 400, "field 'k': expected an integer"},
-      {"unknown model", "/v1/recommend", R"({"model": "nope"})", "application/json", 404, "unknown model 'nope' (loaded: catalogue"},
-      {"model of another kind", "/v1/recommend", R"({"model": "vision-cnn"})", "application/json", 400, "answers 'images', not 'recommend'"},
-      {"too many texts", "/v1/reviews/analyze", json{{"texts", std::vector<std::string>(33, "ok")}}.dump(), "application/json", 400,
+      {"bad base64", "/v1/images/classify", R"({"image": "!!!"})", "application/json", 400,
+       "invalid base64"},
+      {"k = 0", "/v1/recommend", R"({"user": "u00001", "k": 0})", "application/json", 400,
+       "field 'k': expected 1 to 1000, found 0"},
+      {"k huge", "/v1/recommend", R"({"user": "u00001", "k": 5000000})", "application/json", 400,
+       "found 5000000"},
+      {"k not a number", "/v1/recommend", R"({"k": "ten"})", "application/json", 400,
+       "field 'k': expected an integer"},
+      {"unknown model", "/v1/recommend", R"({"model": "nope"})", "application/json", 404,
+       "unknown model 'nope' (loaded: catalogue"},
+      {"model of another kind", "/v1/recommend", R"({"model": "vision-cnn"})", "application/json",
+       400, "answers 'images', not 'recommend'"},
+      {"too many texts", "/v1/reviews/analyze",
+       json{{"texts", std::vector<std::string>(33, "ok")}}.dump(), "application/json", 400,
        "33 entries, over the limit of 32"},
-      {"texts missing", "/v1/reviews/analyze", "{}", "application/json", 400, "field 'texts' is required"},
-      {"empty question", "/v1/questions/answer", "{}", "application/json", 400, "field 'text' is required"},
-      {"unknown route", "/v1/nothing", "{}", "application/json", 404, "no route for POST /v1/nothing"},
+      {"texts missing", "/v1/reviews/analyze", "{}", "application/json", 400,
+       "field 'texts' is required"},
+      {"empty question", "/v1/questions/answer", "{}", "application/json", 400,
+       "field 'text' is required"},
+      {"unknown route", "/v1/nothing", "{}", "application/json", 404,
+       "no route for POST /v1/nothing"},
   };
   for (const auto& c : cases) {
     auto [status, body] = post(c.path, c.body, c.type);
     EXPECT_EQ(status, c.status) << c.name << ": " << body;
     ASSERT_TRUE(body.is_object() && body.contains("error")) << c.name << ": " << body;
-    EXPECT_NE(body["error"].get<std::string>().find(c.message), std::string::npos) << c.name << ": " << body;
+    EXPECT_NE(body["error"].get<std::string>().find(c.message), std::string::npos)
+        << c.name << ": " << body;
   }
   // gzip: refused before the body is read, since decompression would bypass the size limit.
   httplib::Headers gzip = {{"Content-Encoding", "gzip"}};
   auto res = client().Post("/v1/recommend", gzip, "\x1f\x8b\x08", "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 415);
-  EXPECT_NE(res->body.find("Content-Encoding 'gzip' is not accepted"), std::string::npos) << res->body;
+  EXPECT_NE(res->body.find("Content-Encoding 'gzip' is not accepted"), std::string::npos)
+      << res->body;
   // Tokens: missing and wrong get 401; health needs none.
   auto [s1, missing] = post("/v1/recommend", "{}", "application/json", false);
   EXPECT_EQ(s1, 401);
@@ -341,19 +371,24 @@ TEST_F(ServeTest, ReloadOfACorruptFileKeepsTheOldModelServing) {
   const std::string corrupt = *dir_ + "/corrupt.dcm";
   std::ofstream(corrupt, std::ios::binary) << bytes;
   const int version = registry_->find("questions-intent")->version;
-  auto [status, failed] = post("/v1/admin/reload", json{{"model", "questions-intent"}, {"path", corrupt}}.dump());
+  auto [status, failed] =
+      post("/v1/admin/reload", json{{"model", "questions-intent"}, {"path", corrupt}}.dump());
   EXPECT_EQ(status, 422) << failed;
-  EXPECT_NE(failed.at("error").get<std::string>().find("checksum mismatch"), std::string::npos) << failed;
+  EXPECT_NE(failed.at("error").get<std::string>().find("checksum mismatch"), std::string::npos)
+      << failed;
   EXPECT_EQ(registry_->find("questions-intent")->version, version);
   auto [s2, still] = post("/v1/questions/answer", R"({"text": "where is my order?"})");
   EXPECT_EQ(s2, 200);
   EXPECT_EQ(still.at("intent"), "track_order");
   auto metrics = client().Get("/metrics");
-  EXPECT_NE(metrics->body.find("deepcart_model_load_failures_total{model=\"questions-intent\"}"), std::string::npos);
-  auto [s3, ok] = post("/v1/admin/reload", json{{"model", "questions-intent"}, {"path", good}}.dump());
+  EXPECT_NE(metrics->body.find("deepcart_model_load_failures_total{model=\"questions-intent\"}"),
+            std::string::npos);
+  auto [s3, ok] =
+      post("/v1/admin/reload", json{{"model", "questions-intent"}, {"path", good}}.dump());
   ASSERT_EQ(s3, 200) << ok;
   EXPECT_EQ(ok.at("version"), version + 1);
-  auto [s4, unauthorised] = post("/v1/admin/reload", json{{"model", "questions-intent"}}.dump(), "application/json", false);
+  auto [s4, unauthorised] = post("/v1/admin/reload", json{{"model", "questions-intent"}}.dump(),
+                                 "application/json", false);
   EXPECT_EQ(s4, 401);
 }
 
@@ -366,7 +401,8 @@ TEST_F(ServeTest, ConcurrentClientsGetTheirOwnAnswersInBatches) {
     clients.emplace_back([&, c] {
       for (int i = 0; i < kRequests; ++i) {
         const bool positive = (c + i) % 2 == 0;
-        const std::string text = positive ? "Beautiful and soft, I love it, fits perfectly" : "Terrible, cheap fabric, ripped, sent it back";
+        const std::string text = positive ? "Beautiful and soft, I love it, fits perfectly"
+                                          : "Terrible, cheap fabric, ripped, sent it back";
         auto [status, body] = post("/v1/reviews/analyze", json{{"texts", {text}}}.dump());
         if (status == -1) {
           // A connection the loaded 2-core machine dropped before any answer (seen once in
@@ -386,10 +422,13 @@ TEST_F(ServeTest, ConcurrentClientsGetTheirOwnAnswersInBatches) {
   EXPECT_EQ(failed.load(), 0);
   EXPECT_EQ(wrong.load(), 0);
   const uint64_t calls = metrics_->batches("reviews-sentiment") - before;
-  std::printf("%d requests ran in %llu model calls\n", kClients * kRequests, static_cast<unsigned long long>(calls));
-  EXPECT_LT(calls, static_cast<uint64_t>(kClients * kRequests)) << "some requests were batched together";
+  std::printf("%d requests ran in %llu model calls\n", kClients * kRequests,
+              static_cast<unsigned long long>(calls));
+  EXPECT_LT(calls, static_cast<uint64_t>(kClients * kRequests))
+      << "some requests were batched together";
   auto metrics = client().Get("/metrics");
-  EXPECT_NE(metrics->body.find("deepcart_batch_size_bucket{model=\"reviews-sentiment\",le=\"1\"}"), std::string::npos);
+  EXPECT_NE(metrics->body.find("deepcart_batch_size_bucket{model=\"reviews-sentiment\",le=\"1\"}"),
+            std::string::npos);
 }
 
 TEST_F(ServeTest, SigtermFinishesAndExitsZero) {
@@ -399,7 +438,8 @@ TEST_F(ServeTest, SigtermFinishesAndExitsZero) {
   if (pid == 0) {
     const std::string model = "q=" + *dir_ + "/models/questions-intent.dcm";
     freopen(out.c_str(), "w", stdout);
-    execl(DEEPCART_BINARY, DEEPCART_BINARY, "serve", "--port", "0", "--model", model.c_str(), "--quiet", nullptr);
+    execl(DEEPCART_BINARY, DEEPCART_BINARY, "serve", "--port", "0", "--model", model.c_str(),
+          "--quiet", nullptr);
     _exit(127);
   }
   int port = 0;
@@ -418,7 +458,8 @@ TEST_F(ServeTest, SigtermFinishesAndExitsZero) {
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_LT(seconds, 5.0);
@@ -485,13 +526,16 @@ class Raw {
   bool connected_ = false;
 };
 
-std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+std::string status_line(const std::string& response) {
+  return response.substr(0, response.find("\r\n"));
+}
 
 TEST_F(ServeTest, ChunkedBodiesMeetTheSameLimitWhileBeingRead) {
   Raw c(port_);
   ASSERT_TRUE(c.connected());
-  ASSERT_TRUE(c.send(std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kToken +
-                     "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send(std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") +
+             kToken + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"));
   // 64 KB chunks, up to 256 MB, from another thread: the answer must come at the limit.
   std::atomic<bool> stop{false};
   std::thread sender([&] {
@@ -507,15 +551,17 @@ TEST_F(ServeTest, ChunkedBodiesMeetTheSameLimitWhileBeingRead) {
   EXPECT_NE(response.find("request body over the 1048576-byte limit"), std::string::npos);
   auto metrics = client().Get("/metrics");
   ASSERT_TRUE(metrics);
-  EXPECT_NE(metrics->body.find("deepcart_http_body_bytes_held 0\n"), std::string::npos) << "the body's memory went back";
+  EXPECT_NE(metrics->body.find("deepcart_http_body_bytes_held 0\n"), std::string::npos)
+      << "the body's memory went back";
 }
 
 TEST_F(ServeTest, ChunkedBodiesUnderTheLimitArriveWhole) {
   // 600 KB of JSON in 10 KB chunks: read into fixed blocks and joined in order.
   const std::string body = std::string(600 * 1024, ' ') + R"({"user": "u00001", "k": 4})";
   Raw c(port_);
-  std::string request = std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kToken +
-                        "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string request =
+      std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kToken +
+      "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (size_t at = 0; at < body.size(); at += 10240) {
     const std::string part = body.substr(at, 10240);
     char size[16];
@@ -531,13 +577,17 @@ TEST_F(ServeTest, ChunkedBodiesUnderTheLimitArriveWhole) {
 TEST_F(ServeTest, RouteAndTokenAreCheckedBeforeAnyBodyByte) {
   // Only the head is sent: each answer comes without waiting for the announced body.
   for (const auto& [head, status] : std::vector<std::pair<std::string, std::string>>{
-           {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "405 Method Not Allowed"},
-           {"POST /v1/recommend HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", "401 Unauthorized"},
-           {"POST /v1/recommend HTTP/1.1\r\nHost: x\r\nContent-Length: 300000000\r\n\r\n", "401 Unauthorized"},
-           {std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") + kToken +
-                "\r\nContent-Length: 300000000\r\n\r\n",
+           {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "405 Method Not Allowed"},
+           {"POST /v1/recommend HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "401 Unauthorized"},
+           {"POST /v1/recommend HTTP/1.1\r\nHost: x\r\nContent-Length: 300000000\r\n\r\n",
+            "401 Unauthorized"},
+           {std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ") +
+                kToken + "\r\nContent-Length: 300000000\r\n\r\n",
             "413 Payload Too Large"},
-           {"POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n", "401 Unauthorized"}}) {
+           {"POST /v1/nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n",
+            "401 Unauthorized"}}) {
     Raw c(port_);
     ASSERT_TRUE(c.send(head));
     const std::string response = c.read_until("}", 5);
@@ -546,24 +596,30 @@ TEST_F(ServeTest, RouteAndTokenAreCheckedBeforeAnyBodyByte) {
   }
   // Expect: 100-continue: admitted requests are invited to send their body, refused ones never.
   Raw refused(port_);
-  ASSERT_TRUE(refused.send("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"));
+  ASSERT_TRUE(
+      refused.send("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nExpect: "
+                   "100-continue\r\nContent-Length: 2\r\n\r\n"));
   EXPECT_EQ(status_line(refused.read_until("}", 5)), "HTTP/1.1 401 Unauthorized");
   Raw invited(port_);
-  ASSERT_TRUE(invited.send(std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: bearer ") + kToken +
-                           "\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"));
+  ASSERT_TRUE(invited.send(
+      std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nAuthorization: bearer ") + kToken +
+      "\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n"));
   EXPECT_EQ(status_line(invited.read_until("\r\n\r\n", 5)), "HTTP/1.1 100 Continue");
   ASSERT_TRUE(invited.send("{}"));
   const std::string answer = invited.read_until("\"items\"", 10);
-  EXPECT_NE(answer.find("HTTP/1.1 200 OK"), std::string::npos) << "a lower-case 'bearer' is accepted (RFC 7235): " << answer;
+  EXPECT_NE(answer.find("HTTP/1.1 200 OK"), std::string::npos)
+      << "a lower-case 'bearer' is accepted (RFC 7235): " << answer;
 }
 
 TEST_F(ServeTest, MalformedLengthsAreBadRequestsNotOverTheLimit) {
   for (const char* length : {"-1", "abc", "1e3"}) {
     Raw c(port_);
-    ASSERT_TRUE(c.send(std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nContent-Length: ") + length + "\r\n\r\n"));
+    ASSERT_TRUE(c.send(std::string("POST /v1/recommend HTTP/1.1\r\nHost: x\r\nContent-Length: ") +
+                       length + "\r\n\r\n"));
     const std::string response = c.read_until("}", 5);
     EXPECT_EQ(status_line(response), "HTTP/1.1 400 Bad Request") << length;
-    EXPECT_NE(response.find("malformed request: bad Content-Length"), std::string::npos) << response;
+    EXPECT_NE(response.find("malformed request: bad Content-Length"), std::string::npos)
+        << response;
   }
 }
 
@@ -577,9 +633,11 @@ TEST_F(ServeTest, ACrashedLoaderCaseIsA422AndTheOldModelServes) {
   const std::string crafted = *dir_ + "/crafted-rec.dcm";
   model_file_write(file, crafted);
   const int version = registry_->find("rec-sasrec")->version;
-  auto [status, failed] = post("/v1/admin/reload", json{{"model", "rec-sasrec"}, {"path", crafted}}.dump());
+  auto [status, failed] =
+      post("/v1/admin/reload", json{{"model", "rec-sasrec"}, {"path", crafted}}.dump());
   EXPECT_EQ(status, 422) << failed;
-  EXPECT_NE(failed.at("error").get<std::string>().find("tensor 'seq/items': entry 0 is item 1000000, expected 0 to"),
+  EXPECT_NE(failed.at("error").get<std::string>().find(
+                "tensor 'seq/items': entry 0 is item 1000000, expected 0 to"),
             std::string::npos)
       << failed;
   EXPECT_EQ(registry_->find("rec-sasrec")->version, version);
@@ -601,7 +659,9 @@ TEST(ServeErrors, FiveHundredsCarryAnIdAndNoInternals) {
   EXPECT_EQ(id.size(), 8u);
   EXPECT_EQ(j.at("error"), "internal error (id " + id + "; the server log has the details)");
   EXPECT_EQ(body.find("shape"), std::string::npos) << body;
-  EXPECT_NE(log.find("serve: error " + id + ": POST /v1/recommend: shape '[4]' is invalid"), std::string::npos) << log;
+  EXPECT_NE(log.find("serve: error " + id + ": POST /v1/recommend: shape '[4]' is invalid"),
+            std::string::npos)
+      << log;
 }
 
 // A second server with a short head deadline and a small connection cap, on the same models.
@@ -642,7 +702,8 @@ TEST_F(SlowClientTest, AHeadThatDripsIsCutAtTheDeadline) {
     // One byte every 100 ms: a per-read timeout would never fire.
     open = drip.send("a") && !drip.closed_within(0.1);
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_FALSE(open);
   EXPECT_GT(seconds, 0.8);
   EXPECT_LT(seconds, 3.0) << "the 1 s head deadline holds however the bytes trickle in";
@@ -683,7 +744,8 @@ TEST_F(SlowClientTest, HundredsOfSlowConnectionsDoNotStopTheOthers) {
   std::vector<std::unique_ptr<Raw>> slow;
   for (int i = 0; i < 300; ++i) {
     slow.push_back(std::make_unique<Raw>(port));
-    if (i % 2 == 0) slow.back()->send("POST /v1/recommend HTTP/1.1\r\nHo");  // half a head, then nothing
+    if (i % 2 == 0)
+      slow.back()->send("POST /v1/recommend HTTP/1.1\r\nHo");  // half a head, then nothing
   }
   httplib::Client c("127.0.0.1", port);
   c.set_read_timeout(5, 0);

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "deepcart/core/error.h"
+#include "error_of.h"
 #include "shared_data.h"
 #include "temp_dir.h"
-#include "error_of.h"
 
 namespace deepcart::text {
 namespace {

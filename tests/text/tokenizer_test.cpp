@@ -12,8 +12,8 @@
 
 #include "deepcart/core/error.h"
 #include "deepcart/text/text_data.h"
-#include "shared_data.h"
 #include "error_of.h"
+#include "shared_data.h"
 
 namespace deepcart::text {
 namespace {

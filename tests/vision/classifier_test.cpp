@@ -34,8 +34,10 @@ TEST(VisionNet, ShapesOfEveryArchitecture) {
   }
   // cnn: embedding = hidden; resnet on 28x28: three stages, 4W features at 7x7.
   VisionNet resnet(options_for("resnet"));
-  EXPECT_EQ(resnet->feature_map(torch::randn({2, 1, 28, 28})).sizes(), (std::vector<int64_t>{2, 32, 7, 7}));
-  EXPECT_EQ(VisionNet(options_for("cnn"))->embed(torch::randn({2, 1, 28, 28})).sizes(), (std::vector<int64_t>{2, 128}));
+  EXPECT_EQ(resnet->feature_map(torch::randn({2, 1, 28, 28})).sizes(),
+            (std::vector<int64_t>{2, 32, 7, 7}));
+  EXPECT_EQ(VisionNet(options_for("cnn"))->embed(torch::randn({2, 1, 28, 28})).sizes(),
+            (std::vector<int64_t>{2, 128}));
   // Larger RGB photos: resnet gets a strided stem and a fourth stage.
   VisionOptions big = options_for("resnet");
   big.channels = 3;
@@ -43,12 +45,15 @@ TEST(VisionNet, ShapesOfEveryArchitecture) {
   big.classes = 5;
   VisionNet photo(big);
   // 64 -> 32 (stem) -> 16 (pool) -> 16, 8, 4, 2 (stages)
-  EXPECT_EQ(photo->feature_map(torch::randn({2, 3, 64, 64})).sizes(), (std::vector<int64_t>{2, 64, 2, 2}));
-  EXPECT_EQ(photo->forward(torch::randn({2, 3, 64, 64})).logits.sizes(), (std::vector<int64_t>{2, 5}));
+  EXPECT_EQ(photo->feature_map(torch::randn({2, 3, 64, 64})).sizes(),
+            (std::vector<int64_t>{2, 64, 2, 2}));
+  EXPECT_EQ(photo->forward(torch::randn({2, 3, 64, 64})).logits.sizes(),
+            (std::vector<int64_t>{2, 5}));
   // Non-square input (two products side by side).
   VisionOptions wide = options_for("cnn");
   wide.cols = 56;
-  EXPECT_EQ(VisionNet(wide)->forward(torch::randn({2, 1, 28, 56})).logits.sizes(), (std::vector<int64_t>{2, 10}));
+  EXPECT_EQ(VisionNet(wide)->forward(torch::randn({2, 1, 28, 56})).logits.sizes(),
+            (std::vector<int64_t>{2, 10}));
 }
 
 TEST(VisionNet, UnknownArchitectureAndBadSizesAreErrors) {
@@ -110,7 +115,8 @@ TEST(VisionNet, FusedBatchNormGivesTheSameOutputs) {
     torch::Tensor before = model->forward(x).logits;
     model->fuse_batchnorm();
     torch::Tensor after = model->forward(x).logits;
-    EXPECT_TRUE(torch::allclose(before, after, 1e-4, 1e-4)) << arch << " " << (before - after).abs().max();
+    EXPECT_TRUE(torch::allclose(before, after, 1e-4, 1e-4))
+        << arch << " " << (before - after).abs().max();
     EXPECT_TRUE(model->named_parameters().contains("backbone.conv1.bias") ||
                 model->named_parameters().contains("backbone.stem.bias"))
         << arch << ": the fused conv is registered";
@@ -141,7 +147,8 @@ TEST(Augment, KeepsShapeAndContentMass) {
 
 TEST(Thresholds, TunedPerAttributeForBestF1) {
   // Attribute 0 separates at 0.3 (positives 0.35 and 0.4); attribute 1 at 0.8.
-  torch::Tensor p = torch::tensor({0.1f, 0.9f, 0.35f, 0.85f, 0.2f, 0.5f, 0.4f, 0.95f}).reshape({4, 2});
+  torch::Tensor p =
+      torch::tensor({0.1f, 0.9f, 0.35f, 0.85f, 0.2f, 0.5f, 0.4f, 0.95f}).reshape({4, 2});
   torch::Tensor y = torch::tensor({0.0f, 1.0f, 1.0f, 1.0f, 0.0f, 0.0f, 1.0f, 1.0f}).reshape({4, 2});
   std::vector<float> t = tune_thresholds(p, y);
   ASSERT_EQ(t.size(), 2u);
@@ -195,13 +202,15 @@ TEST_F(ClassifierTest, TrainsSavesAndLoadsWithIdenticalPredictions) {
     VisionReport r = vision_evaluate(loaded, set);
     EXPECT_GT(r.accuracy, 0.95) << arch;
     int64_t total = 0;
-    for (const auto& row : r.confusion) for (int64_t v : row) total += v;
+    for (const auto& row : r.confusion)
+      for (int64_t v : row) total += v;
     EXPECT_EQ(total, 600);
     // The product sheet: the top category first, probabilities summing to at most 1.
     nlohmann::json sheet = loaded.sheet(loaded.predict(set.images.slice(0, 0, 1)), 0);
     EXPECT_EQ(sheet["category"], "top");
     EXPECT_EQ(sheet["top"].size(), 3u);
-    EXPECT_GE(sheet["top"][0]["probability"].get<double>(), sheet["top"][1]["probability"].get<double>());
+    EXPECT_GE(sheet["top"][0]["probability"].get<double>(),
+              sheet["top"][1]["probability"].get<double>());
     EXPECT_TRUE(sheet["attributes"].empty());
   }
 }
@@ -211,7 +220,8 @@ TEST_F(ClassifierTest, GradCamHighlightsTheBand) {
   ImageClassifier model(vision_train(set, quick_config("cnn")).model, false);
   // A "bottom" image: the heat must sit lower than on a "top" image.
   auto centre_row = [&](int64_t i) {
-    torch::Tensor cam = model.grad_cam(set.images.slice(0, i, i + 1), set.labels[i].item<int64_t>());
+    torch::Tensor cam =
+        model.grad_cam(set.images.slice(0, i, i + 1), set.labels[i].item<int64_t>());
     EXPECT_EQ(cam.sizes(), (std::vector<int64_t>{28, 28}));
     EXPECT_LE(cam.max().item<float>(), 1.0f);
     EXPECT_GE(cam.min().item<float>(), 0.0f);

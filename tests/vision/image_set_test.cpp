@@ -6,8 +6,8 @@
 #include <filesystem>
 
 #include "deepcart/core/error.h"
-#include "temp_dir.h"
 #include "error_of.h"
+#include "temp_dir.h"
 
 namespace deepcart::vision {
 namespace {
@@ -63,28 +63,36 @@ TEST_F(ImageSetTest, ManifestWithAttributes) {
   EXPECT_EQ(set.classes, (std::vector<std::string>{"dress", "shirt"}));
   EXPECT_EQ(set.attribute_names, (std::vector<std::string>{"black", "long", "white"}));
   ASSERT_TRUE(set.has_attributes());
-  EXPECT_TRUE(torch::equal(set.attributes, torch::tensor({1.0f, 1.0f, 0.0f, 0.0f, 0.0f, 1.0f}).reshape({2, 3})));
+  EXPECT_TRUE(torch::equal(set.attributes,
+                           torch::tensor({1.0f, 1.0f, 0.0f, 0.0f, 0.0f, 1.0f}).reshape({2, 3})));
   EXPECT_EQ(set.images[1][0][3][3].item<uint8_t>(), 200);
 
   // Aligning a test set to a model's names renumbers labels and attribute columns.
   align_to(set, {"coat", "shirt", "dress"}, {"white", "black"});
   EXPECT_TRUE(torch::equal(set.labels, torch::tensor({2, 1}, torch::kLong)));
-  EXPECT_TRUE(torch::equal(set.attributes, torch::tensor({0.0f, 1.0f, 1.0f, 0.0f}).reshape({2, 2})));
-  EXPECT_EQ(error_of([&] { align_to(set, {"coat"}, {}); }), "category 'shirt' is not one the model knows");
+  EXPECT_TRUE(
+      torch::equal(set.attributes, torch::tensor({0.0f, 1.0f, 1.0f, 0.0f}).reshape({2, 2})));
+  EXPECT_EQ(error_of([&] { align_to(set, {"coat"}, {}); }),
+            "category 'shirt' is not one the model knows");
 }
 
 TEST_F(ImageSetTest, BadImagesAndSourcesNameTheFile) {
   const std::string good = data::encode_png(solid(8, 8, 1, 2, 3));
   write("cut.png", good.substr(0, good.size() / 2));
   write("m.csv", "path,category\ncut.png,dress\n");
-  EXPECT_EQ(error_of([&] { load_image_set(dir_ + "/m.csv", "train"); }).rfind(dir_ + "/cut.png: truncated or corrupt PNG:", 0), 0u)
+  EXPECT_EQ(error_of([&] {
+              load_image_set(dir_ + "/m.csv", "train");
+            }).rfind(dir_ + "/cut.png: truncated or corrupt PNG:", 0),
+            0u)
       << error_of([&] { load_image_set(dir_ + "/m.csv", "train"); });
   write("cols.csv", "file,label\nx.png,a\n");
-  EXPECT_EQ(error_of([&] { load_image_set(dir_ + "/cols.csv", "train"); }),
-            dir_ + "/cols.csv: expected columns path,category[,attributes], found [\"file\",\"label\"]");
+  EXPECT_EQ(
+      error_of([&] { load_image_set(dir_ + "/cols.csv", "train"); }),
+      dir_ + "/cols.csv: expected columns path,category[,attributes], found [\"file\",\"label\"]");
   EXPECT_EQ(error_of([&] { load_image_set(dir_ + "/nowhere", "train"); }),
-            "--data: expected fashion-mnist, a folder of category sub-folders or a CSV manifest, found '" + dir_ +
-                "/nowhere' (no such file or folder)");
+            "--data: expected fashion-mnist, a folder of category sub-folders or a CSV manifest, "
+            "found '" +
+                dir_ + "/nowhere' (no such file or folder)");
   std::filesystem::create_directories(dir_ + "/empty");
   EXPECT_EQ(error_of([&] { load_image_set(dir_ + "/empty", "train"); }),
             dir_ + "/empty: expected one sub-folder of images per category, found none");

@@ -18,7 +18,8 @@ ImageSet side_by_side(const ImageSet& source, int64_t count, uint64_t seed) {
   at::Tensor left = torch::randint(source.size(), {count}, gen, torch::kLong);
   at::Tensor right = torch::randint(source.size(), {count}, gen, torch::kLong);
   ImageSet pairs;
-  pairs.images = torch::cat({source.images.index_select(0, left), source.images.index_select(0, right)}, 3);
+  pairs.images =
+      torch::cat({source.images.index_select(0, left), source.images.index_select(0, right)}, 3);
   pairs.labels = source.labels.index_select(0, left);
   pairs.classes = source.classes;
   pairs.attribute_names = source.classes;

@@ -46,7 +46,8 @@ TEST_F(SimilarTest, QueryFindsItselfFirstAndItsCategory) {
     ASSERT_EQ(found[q].size(), 8u);
     EXPECT_EQ(found[q][0].item, q) << "the image itself comes first";
     EXPECT_NEAR(found[q][0].similarity, 1.0f, 1e-4);
-    for (size_t j = 1; j < 8; ++j) EXPECT_LE(found[q][j].similarity, found[q][j - 1].similarity + 1e-6);
+    for (size_t j = 1; j < 8; ++j)
+      EXPECT_LE(found[q][j].similarity, found[q][j - 1].similarity + 1e-6);
   }
   EXPECT_GT(index.precision_at(8), 0.9);
   // Excluding the item itself gives the next best.

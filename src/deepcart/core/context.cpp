@@ -70,14 +70,16 @@ BlasInfo blas_info() {
     info.threads = get_threads();
   }
   // Debian's reference BLAS lives in .../blas/libblas.so.3; OpenBLAS, BLIS and MKL elsewhere.
-  info.is_reference = !info.is_openblas && info.library.find("/blas/libblas.so") != std::string::npos;
+  info.is_reference =
+      !info.is_openblas && info.library.find("/blas/libblas.so") != std::string::npos;
   return info;
 }
 
 int context_init(const ContextOptions& options) {
   int threads = options.threads > 0 ? options.threads : context_cores();
   if (const char* env = std::getenv("DEEPCART_THREADS"); env != nullptr && options.threads <= 0) {
-    threads = std::max(1, std::atoi(env));  // set by `deepcart launch`: the host's cores shared by its workers
+    threads = std::max(
+        1, std::atoi(env));  // set by `deepcart launch`: the host's cores shared by its workers
   }
   at::set_num_threads(threads);
   // OpenBLAS's pool spins after each call; next to LibTorch's OpenMP pool on the same cores

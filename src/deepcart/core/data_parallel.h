@@ -19,7 +19,8 @@ class DataParallel {
   virtual void broadcast(const std::vector<at::Tensor>& tensors) = 0;
   // Replaces the gradient of every parameter with its mean over the ranks (a missing gradient
   // counts as zeros), and each of `scalars` with its sum over the ranks, in one round.
-  virtual void average_gradients(const std::vector<at::Tensor>& parameters, std::vector<double>& scalars) = 0;
+  virtual void average_gradients(const std::vector<at::Tensor>& parameters,
+                                 std::vector<double>& scalars) = 0;
   // Sums over the ranks, in place.
   virtual void sum(std::vector<double>& values) = 0;
   // Seconds spent waiting for collectives, and bytes all-reduced, since the group was made.

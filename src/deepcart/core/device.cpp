@@ -36,7 +36,8 @@ int usable_gpus(std::string* why) {
     return 0;
   }
   const int n = hooks.hasCUDA() ? static_cast<int>(torch::cuda::device_count()) : 0;
-  if (n == 0 && why) *why = "no CUDA GPU is visible (no NVIDIA driver, or CUDA_VISIBLE_DEVICES hides them all)";
+  if (n == 0 && why)
+    *why = "no CUDA GPU is visible (no NVIDIA driver, or CUDA_VISIBLE_DEVICES hides them all)";
   return n;
 }
 
@@ -76,18 +77,23 @@ c10::Device resolve_device(const std::string& spec) {
     const std::string digits = s.substr(5);
     if (digits.empty() || digits.size() > 3 ||
         digits.find_first_not_of("0123456789") != std::string::npos) {
-      throw Error("--device: expected auto, cpu, cuda or cuda:N (N a GPU number), found '" + spec + "'");
+      throw Error("--device: expected auto, cpu, cuda or cuda:N (N a GPU number), found '" + spec +
+                  "'");
     }
     index = std::stoi(digits);
   } else if (s != "cuda") {
-    throw Error("--device: expected auto, cpu, cuda or cuda:N (N a GPU number), found '" + spec + "'");
+    throw Error("--device: expected auto, cpu, cuda or cuda:N (N a GPU number), found '" + spec +
+                "'");
   }
   const int n = usable_gpus(&why);
-  if (n == 0) throw Error("--device " + spec + ": " + why + "; use --device cpu, or auto to take a GPU only when there is one");
+  if (n == 0)
+    throw Error("--device " + spec + ": " + why +
+                "; use --device cpu, or auto to take a GPU only when there is one");
   if (index < 0) index = worker_gpu(n);
   if (index >= n) {
-    throw Error("--device " + spec + ": this machine has " + std::to_string(n) + " GPU" + (n == 1 ? "" : "s") +
-                " (cuda:0" + (n > 1 ? " to cuda:" + std::to_string(n - 1) : std::string()) + ")");
+    throw Error("--device " + spec + ": this machine has " + std::to_string(n) + " GPU" +
+                (n == 1 ? "" : "s") + " (cuda:0" +
+                (n > 1 ? " to cuda:" + std::to_string(n - 1) : std::string()) + ")");
   }
   return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(index));
 }
@@ -95,7 +101,9 @@ c10::Device resolve_device(const std::string& spec) {
 void context_set_device(c10::Device device) { g_device = device; }
 c10::Device context_device() { return g_device; }
 at::Tensor on_device(const at::Tensor& t) { return t.device() == g_device ? t : t.to(g_device); }
-at::Tensor on_cpu(const at::Tensor& t) { return t.is_cpu() ? t : t.to(c10::Device(c10::DeviceType::CPU)); }
+at::Tensor on_cpu(const at::Tensor& t) {
+  return t.is_cpu() ? t : t.to(c10::Device(c10::DeviceType::CPU));
+}
 
 c10::ScalarType resolve_precision(const std::string& spec) {
   const std::string s = lower(spec);
@@ -143,7 +151,8 @@ EngineInfo engine_info() {
   info.blas = blas == "mkl" ? "MKL" : blas == "open" || blas == "openblas" ? "OpenBLAS" : blas;
   dl_iterate_phdr(find_openmp, &info.openmp);
   Dl_info where{};
-  if (void* f = dlsym(RTLD_DEFAULT, "sgemm_"); f != nullptr && dladdr(f, &where) != 0 && where.dli_fname) {
+  if (void* f = dlsym(RTLD_DEFAULT, "sgemm_");
+      f != nullptr && dladdr(f, &where) != 0 && where.dli_fname) {
     info.sgemm = where.dli_fname;
   }
   const int n = usable_gpus(&info.gpu_error);
@@ -151,13 +160,15 @@ EngineInfo engine_info() {
     const cudaDeviceProp* p = at::cuda::getDeviceProperties(i);
     info.gpus.push_back({i, p->name, static_cast<int64_t>(p->totalGlobalMem), p->major, p->minor});
   }
-  if (n > 0 && at::detail::getCUDAHooks().hasCuDNN()) info.cudnn_version = at::detail::getCUDAHooks().versionCuDNN();
+  if (n > 0 && at::detail::getCUDAHooks().hasCuDNN())
+    info.cudnn_version = at::detail::getCUDAHooks().versionCuDNN();
   std::istringstream lines(config);
   for (std::string line; std::getline(lines, line);) {
     if (line.find("Math Kernel") != std::string::npos || line.find("OpenMP") != std::string::npos ||
         line.find("CPU capability") != std::string::npos) {
       const auto first = line.find_first_not_of(" -");
-      info.build += (info.build.empty() ? "" : "; ") + line.substr(first == std::string::npos ? 0 : first);
+      info.build +=
+          (info.build.empty() ? "" : "; ") + line.substr(first == std::string::npos ? 0 : first);
     }
   }
   return info;

@@ -68,8 +68,9 @@ struct EngineInfo {
   std::string gpu_error;  // why no GPU is usable, when none is
   std::string blas;       // the BLAS behind LibTorch's matrix products ("MKL", "OpenBLAS", ...)
   std::string openmp;     // the OpenMP runtime in this process (path of libgomp/libiomp)
-  std::string sgemm;      // the library whose `sgemm_` answers this process's calls (MKL's: libtorch_cpu)
-  std::string build;      // at::show_config(), trimmed to the lines that matter
+  std::string
+      sgemm;  // the library whose `sgemm_` answers this process's calls (MKL's: libtorch_cpu)
+  std::string build;  // at::show_config(), trimmed to the lines that matter
 };
 EngineInfo engine_info();
 

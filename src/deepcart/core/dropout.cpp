@@ -27,7 +27,8 @@ uint64_t next_seed() {
 }  // namespace
 
 DropoutImpl::DropoutImpl(double p) : p_(p) {
-  if (!(p >= 0.0 && p <= 1.0)) throw Error("dropout: expected a probability from 0 to 1, found " + std::to_string(p));
+  if (!(p >= 0.0 && p <= 1.0))
+    throw Error("dropout: expected a probability from 0 to 1, found " + std::to_string(p));
 }
 
 at::Tensor parallel_dropout(const at::Tensor& x, double p, bool training) {

@@ -45,7 +45,8 @@ double log_loss(const std::vector<float>& probabilities, const std::vector<float
 }
 
 double average_precision(const std::vector<float>& scores, const std::vector<float>& labels) {
-  if (scores.size() != labels.size()) throw Error("average_precision: scores and labels differ in length");
+  if (scores.size() != labels.size())
+    throw Error("average_precision: scores and labels differ in length");
   std::vector<size_t> order(scores.size());
   std::iota(order.begin(), order.end(), 0);
   // Descending score; among ties, negatives first (pessimistic).

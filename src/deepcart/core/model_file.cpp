@@ -42,13 +42,20 @@ at::ScalarType dtype_from_name(const std::string& name, const std::string& where
 
 std::string dtype_name(at::ScalarType type) {
   switch (type) {
-    case at::kFloat: return "float32";
-    case at::kDouble: return "float64";
-    case at::kLong: return "int64";
-    case at::kInt: return "int32";
-    case at::kByte: return "uint8";
-    case at::kBool: return "bool";
-    default: throw Error(std::string("cannot store tensors of type ") + c10::toString(type));
+    case at::kFloat:
+      return "float32";
+    case at::kDouble:
+      return "float64";
+    case at::kLong:
+      return "int64";
+    case at::kInt:
+      return "int32";
+    case at::kByte:
+      return "uint8";
+    case at::kBool:
+      return "bool";
+    default:
+      throw Error(std::string("cannot store tensors of type ") + c10::toString(type));
   }
 }
 
@@ -66,7 +73,8 @@ void write_all(int fd, const std::string& bytes, const std::string& path) {
 // Removes the temporary files of earlier writes to the same target that died before renaming
 // them (kill -9, power loss). A live writer holds a lock on its file, so only files nobody
 // holds are removed.
-void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& prefix, const std::string& own) {
+void remove_stale_temporaries(const std::filesystem::path& dir, const std::string& prefix,
+                              const std::string& own) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
@@ -124,16 +132,20 @@ const at::Tensor& ModelFile::tensor(const std::string& name) const {
   throw Error(source + ": no tensor named '" + name + "'");
 }
 
-const at::Tensor& ModelFile::tensor(const std::string& name, at::ScalarType type, std::vector<int64_t> sizes) const {
+const at::Tensor& ModelFile::tensor(const std::string& name, at::ScalarType type,
+                                    std::vector<int64_t> sizes) const {
   if (!has_tensor(name)) throw Error(source + ": missing tensor '" + name + "'");
   const at::Tensor& t = tensor(name);
   bool ok = t.scalar_type() == type && t.dim() == static_cast<int64_t>(sizes.size());
-  for (size_t i = 0; ok && i < sizes.size(); ++i) ok = sizes[i] < 0 || t.size(static_cast<int64_t>(i)) == sizes[i];
+  for (size_t i = 0; ok && i < sizes.size(); ++i)
+    ok = sizes[i] < 0 || t.size(static_cast<int64_t>(i)) == sizes[i];
   if (!ok) {
     std::string want = "[";
-    for (size_t i = 0; i < sizes.size(); ++i) want += (i ? ", " : "") + (sizes[i] < 0 ? std::string("*") : std::to_string(sizes[i]));
-    throw Error(source + ": tensor '" + name + "': expected " + std::string(c10::toString(type)) + " of shape " + want +
-                "], found " + c10::toString(t.scalar_type()) + " of shape " + shape_str(t.sizes()));
+    for (size_t i = 0; i < sizes.size(); ++i)
+      want += (i ? ", " : "") + (sizes[i] < 0 ? std::string("*") : std::to_string(sizes[i]));
+    throw Error(source + ": tensor '" + name + "': expected " + std::string(c10::toString(type)) +
+                " of shape " + want + "], found " + c10::toString(t.scalar_type()) + " of shape " +
+                shape_str(t.sizes()));
   }
   return t;
 }
@@ -151,8 +163,7 @@ void ModelFile::checked_load(const std::function<void()>& load) const {
   try {
     size_t stored = static_cast<size_t>(tensor_bytes());
     for (const auto& [name, bytes] : blobs) stored += bytes.size();
-    AllocationCap cap(2 * stored + (64 << 20),
-                      "the network that the hyper-parameters describe");
+    AllocationCap cap(2 * stored + (64 << 20), "the network that the hyper-parameters describe");
     load();
   } catch (const Interrupted&) {
     throw;
@@ -169,15 +180,20 @@ void ModelFile::checked_load(const std::function<void()>& load) const {
   }
 }
 
-void check_hparams(const nlohmann::json& stored, const nlohmann::json& defaults, const std::string& where) {
-  if (!stored.is_object()) throw Error(where + ": hyper-parameters: expected an object, found " + stored.type_name());
+void check_hparams(const nlohmann::json& stored, const nlohmann::json& defaults,
+                   const std::string& where) {
+  if (!stored.is_object())
+    throw Error(where + ": hyper-parameters: expected an object, found " + stored.type_name());
   constexpr int64_t kLimit = int64_t{1} << 31;
-  const auto check_value = [&](const std::string& key, const nlohmann::json& value, const nlohmann::json& like) {
+  const auto check_value = [&](const std::string& key, const nlohmann::json& value,
+                               const nlohmann::json& like) {
     const std::string what = where + ": hyper-parameter '" + key + "'";
     if (like.is_number_integer()) {
-      if (!value.is_number_integer()) throw Error(what + ": expected an integer, found " + value.dump());
-      const bool in_range = value.is_number_unsigned() ? value.get<uint64_t>() < static_cast<uint64_t>(kLimit)
-                                                       : value.get<int64_t>() > -kLimit && value.get<int64_t>() < kLimit;
+      if (!value.is_number_integer())
+        throw Error(what + ": expected an integer, found " + value.dump());
+      const bool in_range = value.is_number_unsigned()
+                                ? value.get<uint64_t>() < static_cast<uint64_t>(kLimit)
+                                : value.get<int64_t>() > -kLimit && value.get<int64_t>() < kLimit;
       if (!in_range) throw Error(what + ": " + value.dump() + " is out of range (at most 2^31)");
     } else if (like.is_number()) {
       if (!value.is_number()) throw Error(what + ": expected a number, found " + value.dump());
@@ -191,13 +207,19 @@ void check_hparams(const nlohmann::json& stored, const nlohmann::json& defaults,
     auto it = defaults.find(key);
     if (it == defaults.end()) throw Error(where + ": unknown hyper-parameter '" + key + "'");
     if (it->is_array()) {
-      if (!value.is_array()) throw Error(where + ": hyper-parameter '" + key + "': expected an array, found " + value.dump());
-      if (value.size() > 1024) throw Error(where + ": hyper-parameter '" + key + "': " + std::to_string(value.size()) + " entries");
+      if (!value.is_array())
+        throw Error(where + ": hyper-parameter '" + key + "': expected an array, found " +
+                    value.dump());
+      if (value.size() > 1024)
+        throw Error(where + ": hyper-parameter '" + key + "': " + std::to_string(value.size()) +
+                    " entries");
       if (!it->empty()) {
         for (const auto& v : value) check_value(key, v, (*it)[0]);
       }
     } else if (it->is_object()) {
-      if (!value.is_object()) throw Error(where + ": hyper-parameter '" + key + "': expected an object, found " + value.dump());
+      if (!value.is_object())
+        throw Error(where + ": hyper-parameter '" + key + "': expected an object, found " +
+                    value.dump());
     } else {
       check_value(key, value, *it);
     }
@@ -206,10 +228,10 @@ void check_hparams(const nlohmann::json& stored, const nlohmann::json& defaults,
 
 void model_file_write(const ModelFile& file, const std::string& path) {
   // Header JSON indexes the data region that follows it.
-  nlohmann::json header = {{"task", file.task},       {"arch", file.arch},
-                           {"checkpoint", file.checkpoint}, {"hparams", file.hparams},
-                           {"meta", file.meta},       {"metrics", file.metrics},
-                           {"state", file.state}};
+  nlohmann::json header = {
+      {"task", file.task},       {"arch", file.arch}, {"checkpoint", file.checkpoint},
+      {"hparams", file.hparams}, {"meta", file.meta}, {"metrics", file.metrics},
+      {"state", file.state}};
   std::string data;
   nlohmann::json tensor_index = nlohmann::json::array();
   for (const auto& [name, value] : file.tensors) {
@@ -249,8 +271,9 @@ void model_file_write(const ModelFile& file, const std::string& path) {
   const std::string tmp_prefix = "." + target.filename().string() + ".tmp.";
   std::string tmp = (dir / (tmp_prefix + "XXXXXX")).string();
   int fd = mkstemp(tmp.data());
-  if (fd < 0) throw Error(path + ": cannot create a temporary file in " + dir.string() + ": " +
-                          std::strerror(errno));
+  if (fd < 0)
+    throw Error(path + ": cannot create a temporary file in " + dir.string() + ": " +
+                std::strerror(errno));
   // Held until the file is renamed or the process dies: it tells later writers whether this
   // temporary file is still being written.
   ::flock(fd, LOCK_EX);
@@ -295,14 +318,16 @@ ModelFile model_file_read(const std::string& path, const std::string& expected_t
   // Every entry was checked against the file's own bytes, so these allocations are bounded by
   // the file's size.
   for (const auto& t : layout.tensors) {
-    at::Tensor value = torch::empty(t.shape, at::TensorOptions().dtype(dtype_from_name(t.dtype, path)));
+    at::Tensor value =
+        torch::empty(t.shape, at::TensorOptions().dtype(dtype_from_name(t.dtype, path)));
     std::memcpy(value.data_ptr(), bytes.data() + layout.data_start + t.offset, t.bytes);
     file.tensors.emplace_back(t.name, value);
   }
-  for (const auto& b : layout.blobs) file.blobs[b.name] = bytes.substr(layout.data_start + b.offset, b.bytes);
+  for (const auto& b : layout.blobs)
+    file.blobs[b.name] = bytes.substr(layout.data_start + b.offset, b.bytes);
   if (!expected_task.empty() && file.task != expected_task) {
-    throw Error(path + ": is a '" + file.task + "' model (" + file.arch + "): expected a '" + expected_task +
-                "' model");
+    throw Error(path + ": is a '" + file.task + "' model (" + file.arch + "): expected a '" +
+                expected_task + "' model");
   }
   return file;
 }

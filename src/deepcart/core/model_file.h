@@ -39,13 +39,15 @@ struct ModelFile {
   const at::Tensor& tensor(const std::string& name) const;
   bool has_tensor(const std::string& name) const;
   // The stored tensor, checked: its type and sizes (-1 = any) must be as given.
-  const at::Tensor& tensor(const std::string& name, at::ScalarType type, std::vector<int64_t> sizes) const;
+  const at::Tensor& tensor(const std::string& name, at::ScalarType type,
+                           std::vector<int64_t> sizes) const;
   int64_t tensor_bytes() const;  // all tensors together
 
   // Runs `load`, which interprets this file (builds its network from the hyper-parameters,
   // loads tensors, reads the metadata), so that a crafted file can neither make it allocate
-  // more than the file's contents justify (2x its tensors and blobs + 64 MB) nor end it with anything
-  // but an Error that names the file. Exceptions from LibTorch and JSON become such Errors.
+  // more than the file's contents justify (2x its tensors and blobs + 64 MB) nor end it with
+  // anything but an Error that names the file. Exceptions from LibTorch and JSON become such
+  // Errors.
   void checked_load(const std::function<void()>& load) const;
 
   std::string source;  // the path it was read from, for messages
@@ -54,7 +56,8 @@ struct ModelFile {
 // Checks stored hyper-parameters against a model's defaults before they are converted: no
 // unknown keys, each value of the default's kind (integer, number, string, bool, array), and
 // integers within +-2^31. Throws Error "WHERE: hyper-parameter 'dim': ...".
-void check_hparams(const nlohmann::json& stored, const nlohmann::json& defaults, const std::string& where);
+void check_hparams(const nlohmann::json& stored, const nlohmann::json& defaults,
+                   const std::string& where);
 
 void model_file_write(const ModelFile& file, const std::string& path);
 // Reads and verifies a ModelFile. With expected_task set, a model of another task is an error.

@@ -22,13 +22,16 @@ std::string quoted(const std::string& s) {
 
 }  // namespace
 
-void plot_confusion(const std::vector<std::vector<int64_t>>& confusion, const std::vector<std::string>& labels,
-                    const std::string& title, const std::string& png_path) {
+void plot_confusion(const std::vector<std::vector<int64_t>>& confusion,
+                    const std::vector<std::string>& labels, const std::string& title,
+                    const std::string& png_path) {
   const size_t n = labels.size();
   if (confusion.size() != n) throw Error("plot: confusion matrix and labels differ in size");
   namespace fs = std::filesystem;
-  const std::string base = (fs::temp_directory_path() / ("deepcart_plot_" + std::to_string(::getpid()))).string();
-  const std::string data_path = base + ".dat", script_path = base + ".gp", tmp_png = png_path + ".tmp";
+  const std::string base =
+      (fs::temp_directory_path() / ("deepcart_plot_" + std::to_string(::getpid()))).string();
+  const std::string data_path = base + ".dat", script_path = base + ".gp",
+                    tmp_png = png_path + ".tmp";
   {
     std::ofstream data(data_path);
     for (size_t t = 0; t < n; ++t) {
@@ -58,8 +61,8 @@ void plot_confusion(const std::vector<std::vector<int64_t>>& confusion, const st
        << "set cbrange [0:1]\nset cblabel 'share of the true row'\n"
        << "set palette defined (0 'white', 1 '#9ecae1', 2 '#08306b')\n"
        << "unset key\nset size square\n"
-       << "plot " << quoted(data_path) << " using 1:2:3 with image, "
-       << quoted(data_path) << " using 1:2:(sprintf('%d', $4)):($3 > 0.5 ? 0xffffff : 0) "
+       << "plot " << quoted(data_path) << " using 1:2:3 with image, " << quoted(data_path)
+       << " using 1:2:(sprintf('%d', $4)):($3 > 0.5 ? 0xffffff : 0) "
        << "with labels tc rgb variable font 'sans,9'\n";
   }
   const std::string command = "gnuplot " + script_path + " 2>" + base + ".err";
@@ -74,7 +77,8 @@ void plot_confusion(const std::vector<std::vector<int64_t>>& confusion, const st
   fs::remove(base + ".err");
   if (status != 0 || !fs::exists(tmp_png)) {
     fs::remove(tmp_png);
-    throw Error(png_path + ": gnuplot failed (" + (status == 127 * 256 ? "not installed: apt install gnuplot-nox" : err) + ")");
+    throw Error(png_path + ": gnuplot failed (" +
+                (status == 127 * 256 ? "not installed: apt install gnuplot-nox" : err) + ")");
   }
   fs::rename(tmp_png, png_path);
 }

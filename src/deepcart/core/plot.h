@@ -11,7 +11,8 @@ namespace deepcart {
 // A confusion-matrix heat map as PNG: rows are true labels, columns predicted ones; each cell
 // shows its count, coloured by its share of the row (the recall of the diagonal). Throws Error
 // naming the path when gnuplot is missing or fails.
-void plot_confusion(const std::vector<std::vector<int64_t>>& confusion, const std::vector<std::string>& labels,
-                    const std::string& title, const std::string& png_path);
+void plot_confusion(const std::vector<std::vector<int64_t>>& confusion,
+                    const std::vector<std::string>& labels, const std::string& title,
+                    const std::string& png_path);
 
 }  // namespace deepcart

@@ -74,7 +74,8 @@ size_t find_invalid_utf8(const std::string& s) {
 
 CsvReader::CsvReader(const std::string& path, CsvOptions options)
     : path_(path),
-      delimiter_(options.delimiter != 0 ? options.delimiter : (has_extension(path, ".tsv") ? '\t' : ',')),
+      delimiter_(options.delimiter != 0 ? options.delimiter
+                                        : (has_extension(path, ".tsv") ? '\t' : ',')),
       has_header_(options.has_header),
       max_field_bytes_(options.max_field_bytes),
       buffer_(std::max<size_t>(options.buffer_bytes, 4)) {
@@ -110,7 +111,8 @@ CsvReader::CsvReader(const std::string& path, CsvOptions options)
 
 int CsvReader::column_index(const std::string& name) const {
   if (name.empty() && has_header_) {
-    throw Error(path_ + ": expected a column name, found an empty one (an unnamed column in the header "
+    throw Error(path_ +
+                ": expected a column name, found an empty one (an unnamed column in the header "
                 "cannot be chosen)");
   }
   for (size_t i = 0; i < header_.size(); ++i) {

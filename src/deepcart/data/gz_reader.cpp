@@ -15,7 +15,8 @@ constexpr size_t kChunkBytes = size_t{1} << 20;
 constexpr unsigned kGzBufferBytes = 1u << 17;
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -62,7 +63,8 @@ bool has_extension(const std::string& path, const std::string& ext) {
   std::string name = lower(path);
   if (name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0) name.resize(name.size() - 3);
   const std::string want = lower(ext);
-  return name.size() >= want.size() && name.compare(name.size() - want.size(), want.size(), want) == 0;
+  return name.size() >= want.size() &&
+         name.compare(name.size() - want.size(), want.size(), want) == 0;
 }
 
 }  // namespace deepcart::data

@@ -30,7 +30,6 @@ uint32_t big_endian_u32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
-
 // Prefers the .gz name the Debian package uses; a file someone has gunzipped works as well.
 std::string pick_file(const std::string& dir, const std::string& name) {
   const std::string gz = (std::filesystem::path(dir) / (name + ".gz")).string();

@@ -19,7 +19,8 @@ constexpr const char* kCategoryNames[kCategories] = {
 
 std::string pad_id(char prefix, int index, int width) {
   std::string digits = std::to_string(index);
-  return std::string(1, prefix) + std::string(std::max(0, width - static_cast<int>(digits.size())), '0') + digits;
+  return std::string(1, prefix) +
+         std::string(std::max(0, width - static_cast<int>(digits.size())), '0') + digits;
 }
 
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
@@ -39,15 +40,18 @@ ShopSummary shop_generate(const std::string& dir, const ShopOptions& o) {
 
   // Categories have a style centroid; an item is its category's centroid plus noise.
   std::vector<std::vector<double>> centroid(kCategories, std::vector<double>(o.styles));
-  for (auto& c : centroid) for (auto& x : c) x = normal(rng);
+  for (auto& c : centroid)
+    for (auto& x : c) x = normal(rng);
   std::vector<int> item_category(o.items);
   std::vector<std::vector<double>> item_style(o.items, std::vector<double>(o.styles));
   std::vector<double> item_log_pop(o.items), item_price(o.items);
   for (int i = 0; i < o.items; ++i) {
     item_category[i] = i % kCategories;
-    for (int d = 0; d < o.styles; ++d) item_style[i][d] = centroid[item_category[i]][d] + 0.8 * normal(rng);
+    for (int d = 0; d < o.styles; ++d)
+      item_style[i][d] = centroid[item_category[i]][d] + 0.8 * normal(rng);
     item_log_pop[i] = 1.2 * normal(rng);  // log-normal popularity: a long tail
-    item_price[i] = std::round(std::exp(3.0 + 0.2 * item_category[i] / 3.0 + 0.5 * normal(rng)) * 100) / 100;
+    item_price[i] =
+        std::round(std::exp(3.0 + 0.2 * item_category[i] / 3.0 + 0.5 * normal(rng)) * 100) / 100;
   }
 
   std::ofstream items(dir + "/items.csv");
@@ -82,8 +86,8 @@ ShopSummary shop_generate(const std::string& dir, const ShopOptions& o) {
       weight[i] = std::exp(item_log_pop[i] + 1.5 * affinity[i]) * (0.05 + taste[item_category[i]]);
     }
     std::discrete_distribution<int> pick(weight.begin(), weight.end());
-    const int sessions = std::max(2, static_cast<int>(std::round(
-        o.sessions_mean * std::exp(0.5 * normal(rng) - 0.125))));
+    const int sessions = std::max(
+        2, static_cast<int>(std::round(o.sessions_mean * std::exp(0.5 * normal(rng) - 0.125))));
     int64_t t = start_time + static_cast<int64_t>(uniform(rng) * 86400 * 30);
     for (int s = 0; s < sessions; ++s) {
       t += static_cast<int64_t>(3600 + uniform(rng) * 86400 * 7);
@@ -91,15 +95,25 @@ ShopSummary shop_generate(const std::string& dir, const ShopOptions& o) {
       for (int v = 0; v < views; ++v) {
         const int i = pick(rng);
         t += 5 + static_cast<int64_t>(uniform(rng) * 300);
-        const double dwell = std::round(std::exp(3.0 + 0.3 * affinity[i] + 0.6 * normal(rng)) * 10) / 10;
+        const double dwell =
+            std::round(std::exp(3.0 + 0.3 * affinity[i] + 0.6 * normal(rng)) * 10) / 10;
         auto write = [&](const char* event, double quantity) {
           events << pad_id('u', u + 1, 5) << ',' << pad_id('i', i + 1, 4) << ",\""
                  << kCategoryNames[item_category[i]] << "\"," << event << ',' << t << ',';
-          if (uniform(rng) < o.missing_rate) ++summary.missing_cells; else events << item_price[i];
+          if (uniform(rng) < o.missing_rate)
+            ++summary.missing_cells;
+          else
+            events << item_price[i];
           events << ',';
-          if (uniform(rng) < o.missing_rate) ++summary.missing_cells; else events << dwell;
+          if (uniform(rng) < o.missing_rate)
+            ++summary.missing_cells;
+          else
+            events << dwell;
           events << ',';
-          if (quantity > 0) events << quantity; else ++summary.missing_cells;
+          if (quantity > 0)
+            events << quantity;
+          else
+            ++summary.missing_cells;
           events << '\n';
           ++summary.events;
         };

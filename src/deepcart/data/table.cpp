@@ -104,7 +104,8 @@ class TableBuilder {
     }
     for (const ColumnSpec& spec : asked) {
       if (spec.name.empty()) {
-        throw Error(reader_.path() + ": expected a column name, found an empty one (an unnamed column in the "
+        throw Error(reader_.path() +
+                    ": expected a column name, found an empty one (an unnamed column in the "
                     "header cannot be chosen)");
       }
     }
@@ -158,13 +159,15 @@ class TableBuilder {
           throw RecordError(cell(slot) + ": expected a number, found " + show_value(value));
         }
       } else if (slot.identifier && find_control(value) != std::string::npos) {
-        throw RecordError(cell(slot) + ": expected an id without control characters, found " + show_value(value));
+        throw RecordError(cell(slot) + ": expected an id without control characters, found " +
+                          show_value(value));
       }
-      const double number = slot.declared == ColumnType::kInt ? static_cast<double>(slot.int_value) : slot.float_value;
+      const double number = slot.declared == ColumnType::kInt ? static_cast<double>(slot.int_value)
+                                                              : slot.float_value;
       if ((slot.declared == ColumnType::kInt || slot.declared == ColumnType::kFloat) &&
           (number < slot.min || number > slot.max)) {
-        throw RecordError(cell(slot) + ": expected a number from " + format_bound(slot.min) + " to " +
-                          format_bound(slot.max) + ", found " + show_value(value));
+        throw RecordError(cell(slot) + ": expected a number from " + format_bound(slot.min) +
+                          " to " + format_bound(slot.max) + ", found " + show_value(value));
       }
     }
     for (size_t k = 0; k < slots_.size(); ++k) {

@@ -6,10 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <torch/torch.h>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/torch.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -39,7 +39,8 @@ std::string local_address_towards(const std::string& host, int port) {
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_DGRAM;
   addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || found == nullptr) {
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 ||
+      found == nullptr) {
     throw Error("cannot resolve the master host '" + host + "'");
   }
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -68,7 +69,8 @@ std::string this_host() {
 class GlooGroup : public DataParallel {
  public:
   explicit GlooGroup(const DistConfig& config) : config_(config) {
-    const std::string who = "rank " + std::to_string(config.rank) + " of " + std::to_string(config.world_size);
+    const std::string who =
+        "rank " + std::to_string(config.rank) + " of " + std::to_string(config.world_size);
     const std::string master = config.master_host + ":" + std::to_string(config.master_port);
     c10d::TCPStoreOptions store_options;
     store_options.port = static_cast<uint16_t>(config.master_port);
@@ -79,21 +81,25 @@ class GlooGroup : public DataParallel {
       store_ = c10::make_intrusive<c10d::TCPStore>(config.master_host, store_options);
     } catch (const std::exception& e) {
       if (config.rank == 0) {
-        throw Error(who + ": cannot start the rendezvous store on " + master + " (port in use? choose another "
-                    "--master HOST:PORT): " + first_line(e.what()));
+        throw Error(who + ": cannot start the rendezvous store on " + master +
+                    " (port in use? choose another "
+                    "--master HOST:PORT): " +
+                    first_line(e.what()));
       }
-      throw Error(who + ": cannot reach the master " + master + " within " + seconds_text(config.timeout) +
+      throw Error(who + ": cannot reach the master " + master + " within " +
+                  seconds_text(config.timeout) +
                   " (is rank 0 running, and the port open?): " + first_line(e.what()));
     }
     join(who, master);
     if (config.device.is_cuda()) {
       try {
-        group_ = make_nccl_backend(c10::make_intrusive<c10d::PrefixStore>("nccl", store_), config.rank,
-                                   config.world_size, config.timeout, config.device);
+        group_ = make_nccl_backend(c10::make_intrusive<c10d::PrefixStore>("nccl", store_),
+                                   config.rank, config.world_size, config.timeout, config.device);
       } catch (const Error&) {
         throw;
       } catch (const std::exception& e) {
-        throw Error(who + ": cannot start the NCCL group on " + config.device.str() + ": " + first_line(e.what()));
+        throw Error(who + ": cannot start the NCCL group on " + config.device.str() + ": " +
+                    first_line(e.what()));
       }
       return;
     }
@@ -104,8 +110,9 @@ class GlooGroup : public DataParallel {
       } else {
         std::string host = config.gloo_host;
         if (host.empty()) {
-          host = is_loopback(config.master_host) ? "127.0.0.1"
-                                                 : local_address_towards(config.master_host, config.master_port);
+          host = is_loopback(config.master_host)
+                     ? "127.0.0.1"
+                     : local_address_towards(config.master_host, config.master_port);
         }
         device = c10d::ProcessGroupGloo::createDeviceForHostname(host);
       }
@@ -113,12 +120,13 @@ class GlooGroup : public DataParallel {
       options->devices.push_back(device);
       options->threads = 2;
       auto prefixed = c10::make_intrusive<c10d::PrefixStore>("gloo", store_);
-      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, config.rank, config.world_size, options);
+      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, config.rank, config.world_size,
+                                                           options);
     } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
-      throw Error(who + ": cannot connect the Gloo mesh within " + seconds_text(config.timeout) + ": " +
-                  first_line(e.what()));
+      throw Error(who + ": cannot connect the Gloo mesh within " + seconds_text(config.timeout) +
+                  ": " + first_line(e.what()));
     }
   }
 
@@ -134,7 +142,8 @@ class GlooGroup : public DataParallel {
     }
   }
 
-  void average_gradients(const std::vector<at::Tensor>& parameters, std::vector<double>& scalars) override {
+  void average_gradients(const std::vector<at::Tensor>& parameters,
+                         std::vector<double>& scalars) override {
     torch::NoGradGuard no_grad;
     if (planned_for_ != parameters.size()) plan(parameters);
     std::vector<c10::intrusive_ptr<c10d::Work>> works;
@@ -213,7 +222,8 @@ class GlooGroup : public DataParallel {
     const auto deadline = std::chrono::steady_clock::now() + config_.timeout;
     try {
       const std::string me = this_host() + " pid " + std::to_string(getpid());
-      store_->set("deepcart/rank/" + std::to_string(config_.rank), std::vector<uint8_t>(me.begin(), me.end()));
+      store_->set("deepcart/rank/" + std::to_string(config_.rank),
+                  std::vector<uint8_t>(me.begin(), me.end()));
       int64_t joined = store_->add("deepcart/joined", 1);
       while (joined < config_.world_size) {
         if (std::chrono::steady_clock::now() > deadline) {
@@ -225,10 +235,10 @@ class GlooGroup : public DataParallel {
               ++count;
             }
           }
-          throw Error(who + ": timed out after " + seconds_text(config_.timeout) + " waiting for the other workers: rank" +
-                      (count == 1 ? " " : "s ") + missing + " never joined (" +
-                      std::to_string(config_.world_size - count) + " of " + std::to_string(config_.world_size) +
-                      " arrived at " + master + ")");
+          throw Error(who + ": timed out after " + seconds_text(config_.timeout) +
+                      " waiting for the other workers: rank" + (count == 1 ? " " : "s ") + missing +
+                      " never joined (" + std::to_string(config_.world_size - count) + " of " +
+                      std::to_string(config_.world_size) + " arrived at " + master + ")");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         joined = store_->add("deepcart/joined", 0);
@@ -236,7 +246,8 @@ class GlooGroup : public DataParallel {
     } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
-      throw Error(who + ": lost the master " + master + " while waiting for the other workers: " + first_line(e.what()));
+      throw Error(who + ": lost the master " + master +
+                  " while waiting for the other workers: " + first_line(e.what()));
     }
   }
 
@@ -284,10 +295,12 @@ class GlooGroup : public DataParallel {
         auto row_work = group_->allgather(all_rows, row_input);
         id_work->wait();
         row_work->wait();
-        bytes_ += world * (padded_ids.numel() * 8 + padded_rows.numel() * padded_rows.element_size());
+        bytes_ +=
+            world * (padded_ids.numel() * 8 + padded_rows.numel() * padded_rows.element_size());
         at::Tensor every_id = torch::cat(all_ids[0]), every_row = torch::cat(all_rows[0]);
         at::Tensor real = (every_id >= 0).nonzero().squeeze(1);
-        total.index_fill_(0, ids[k], 0.0);  // now all zeros: this rank's rows come back in every_row
+        total.index_fill_(0, ids[k],
+                          0.0);  // now all zeros: this rank's rows come back in every_row
         total.index_add_(0, every_id.index_select(0, real),
                          every_row.index_select(0, real).div_(static_cast<double>(world)));
       }
@@ -317,7 +330,8 @@ class GlooGroup : public DataParallel {
       }
       if (!current.members.empty() &&
           (p.scalar_type() != parameters[current.members[0]].scalar_type() ||
-           bytes + static_cast<int64_t>(p.numel() * p.element_size()) > static_cast<int64_t>(config_.bucket_bytes))) {
+           bytes + static_cast<int64_t>(p.numel() * p.element_size()) >
+               static_cast<int64_t>(config_.bucket_bytes))) {
         close();
       }
       current.members.push_back(k);
@@ -330,8 +344,9 @@ class GlooGroup : public DataParallel {
   static std::vector<std::vector<at::Tensor>> by_dtype(const std::vector<at::Tensor>& tensors) {
     std::vector<std::vector<at::Tensor>> groups;
     for (const auto& t : tensors) {
-      auto it = std::find_if(groups.begin(), groups.end(),
-                             [&](const std::vector<at::Tensor>& g) { return g[0].scalar_type() == t.scalar_type(); });
+      auto it = std::find_if(groups.begin(), groups.end(), [&](const std::vector<at::Tensor>& g) {
+        return g[0].scalar_type() == t.scalar_type();
+      });
       if (it == groups.end()) {
         groups.push_back({t});
       } else {
@@ -366,8 +381,10 @@ class GlooGroup : public DataParallel {
   }
 
   Error collective_error(const std::string& what, const std::exception& e) const {
-    return Error("rank " + std::to_string(config_.rank) + " of " + std::to_string(config_.world_size) + ": " + what +
-                 " failed: " + first_line(e.what()) + ". A worker died, or stalled for longer than the timeout (" +
+    return Error("rank " + std::to_string(config_.rank) + " of " +
+                 std::to_string(config_.world_size) + ": " + what +
+                 " failed: " + first_line(e.what()) +
+                 ". A worker died, or stalled for longer than the timeout (" +
                  seconds_text(config_.timeout) + ")");
   }
 
@@ -394,8 +411,8 @@ int env_int(const char* name, const char* value) {
 }  // namespace
 
 std::string DistConfig::describe() const {
-  return "rank " + std::to_string(rank) + " of " + std::to_string(world_size) + ", master " + master_host + ":" +
-         std::to_string(master_port);
+  return "rank " + std::to_string(rank) + " of " + std::to_string(world_size) + ", master " +
+         master_host + ":" + std::to_string(master_port);
 }
 
 std::pair<std::string, int> parse_host_port(const std::string& text, const std::string& what) {
@@ -411,7 +428,8 @@ std::pair<std::string, int> parse_host_port(const std::string& text, const std::
   } catch (const std::exception&) {
     port = -1;
   }
-  if (port < 1 || port > 65535) throw Error(what + ": expected a port from 1 to 65535 in '" + text + "'");
+  if (port < 1 || port > 65535)
+    throw Error(what + ": expected a port from 1 to 65535 in '" + text + "'");
   return {text.substr(0, colon), port};
 }
 
@@ -420,12 +438,14 @@ std::unique_ptr<DistConfig> dist_config_from_env() {
   if (world == nullptr) return nullptr;
   auto config = std::make_unique<DistConfig>();
   config->world_size = env_int("DEEPCART_WORLD_SIZE", world);
-  if (config->world_size < 1) throw Error("DEEPCART_WORLD_SIZE: expected at least 1, found " + std::string(world));
+  if (config->world_size < 1)
+    throw Error("DEEPCART_WORLD_SIZE: expected at least 1, found " + std::string(world));
   const char* rank = std::getenv("DEEPCART_RANK");
   if (rank == nullptr) throw Error("DEEPCART_WORLD_SIZE is set but DEEPCART_RANK is not");
   config->rank = env_int("DEEPCART_RANK", rank);
   if (config->rank < 0 || config->rank >= config->world_size) {
-    throw Error("DEEPCART_RANK: expected 0 to " + std::to_string(config->world_size - 1) + ", found " + rank);
+    throw Error("DEEPCART_RANK: expected 0 to " + std::to_string(config->world_size - 1) +
+                ", found " + rank);
   }
   if (const char* master = std::getenv("DEEPCART_MASTER")) {
     std::tie(config->master_host, config->master_port) = parse_host_port(master, "DEEPCART_MASTER");
@@ -434,14 +454,16 @@ std::unique_ptr<DistConfig> dist_config_from_env() {
     char* end = nullptr;
     const double seconds = std::strtod(timeout, &end);
     if (end == timeout || *end != '\0' || !(seconds > 0)) {
-      throw Error("DEEPCART_DIST_TIMEOUT: expected seconds above 0, found '" + std::string(timeout) + "'");
+      throw Error("DEEPCART_DIST_TIMEOUT: expected seconds above 0, found '" +
+                  std::string(timeout) + "'");
     }
     config->timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
   }
   if (const char* host = std::getenv("DEEPCART_GLOO_HOST")) config->gloo_host = host;
   if (const char* iface = std::getenv("DEEPCART_GLOO_IFACE")) config->gloo_interface = iface;
   if (const char* mb = std::getenv("DEEPCART_BUCKET_MB")) {
-    config->bucket_bytes = static_cast<size_t>(std::max(1, env_int("DEEPCART_BUCKET_MB", mb))) << 20;
+    config->bucket_bytes = static_cast<size_t>(std::max(1, env_int("DEEPCART_BUCKET_MB", mb)))
+                           << 20;
   }
   return config;
 }

@@ -11,13 +11,13 @@
 namespace deepcart::dist {
 
 struct LaunchOptions {
-  int nproc = 1;           // workers on this host
-  int nnodes = 1;          // hosts
-  int node_rank = 0;       // this host's place, 0 .. nnodes-1; node 0 runs the master
-  std::string master;      // HOST:PORT; empty = 127.0.0.1 and a free port (one host only)
+  int nproc = 1;                // workers on this host
+  int nnodes = 1;               // hosts
+  int node_rank = 0;            // this host's place, 0 .. nnodes-1; node 0 runs the master
+  std::string master;           // HOST:PORT; empty = 127.0.0.1 and a free port (one host only)
   double timeout_seconds = 60;  // peers joining, and every collective
-  int threads = 0;         // LibTorch threads per worker; 0 = this host's cores / nproc
-  std::string program;     // the worker program; empty = this one (/proc/self/exe)
+  int threads = 0;              // LibTorch threads per worker; 0 = this host's cores / nproc
+  std::string program;          // the worker program; empty = this one (/proc/self/exe)
   bool quiet = false;
 };
 

@@ -13,8 +13,9 @@ namespace deepcart::dist {
 
 bool nccl_built() { return true; }
 
-c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10d::Store>& store, int rank,
-                                                    int world, std::chrono::milliseconds timeout,
+c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10d::Store>& store,
+                                                    int rank, int world,
+                                                    std::chrono::milliseconds timeout,
                                                     c10::Device device) {
   if (!device.is_cuda()) throw Error("NCCL carries CUDA tensors only, not " + device.str());
   c10::cuda::set_device(device.index());
@@ -27,8 +28,8 @@ c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10
 
 bool nccl_built() { return false; }
 
-c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10d::Store>&, int, int,
-                                                    std::chrono::milliseconds, c10::Device) {
+c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10d::Store>&, int,
+                                                    int, std::chrono::milliseconds, c10::Device) {
   require_nccl();
   return {};
 }
@@ -37,8 +38,9 @@ c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10
 
 void require_nccl() {
   if (nccl_built()) return;
-  throw Error("this deepcart was built without NCCL (CMake found no nccl.h), so data-parallel workers "
-              "cannot train on GPUs; use --device cpu with `deepcart launch`");
+  throw Error(
+      "this deepcart was built without NCCL (CMake found no nccl.h), so data-parallel workers "
+      "cannot train on GPUs; use --device cpu with `deepcart launch`");
 }
 
 }  // namespace deepcart::dist

@@ -18,8 +18,9 @@ void require_nccl();
 
 // A NCCL group of `world` ranks on `device` (a CUDA device, made current here), meeting through
 // `store`; every collective is bounded by `timeout`.
-c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10d::Store>& store, int rank,
-                                                    int world, std::chrono::milliseconds timeout,
+c10::intrusive_ptr<c10d::Backend> make_nccl_backend(const c10::intrusive_ptr<c10d::Store>& store,
+                                                    int rank, int world,
+                                                    std::chrono::milliseconds timeout,
                                                     c10::Device device);
 
 }  // namespace deepcart::dist

@@ -14,7 +14,7 @@ BprMfImpl::BprMfImpl(const MfOptions& o) {
 }
 
 at::Tensor BprMfImpl::score(const at::Tensor& users, const at::Tensor& items) {
-  at::Tensor u = user_emb_(users).unsqueeze(1);                      // (B, 1, D)
+  at::Tensor u = user_emb_(users).unsqueeze(1);                       // (B, 1, D)
   return (u * item_emb_(items)).sum(-1) + item_bias_.index({items});  // (B, C)
 }
 

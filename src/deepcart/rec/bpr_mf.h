@@ -21,7 +21,7 @@ class BprMfImpl : public PairModelImpl {
   explicit BprMfImpl(const MfOptions& options);
   at::Tensor score(const at::Tensor& users, const at::Tensor& items) override;  // (B),(B,C)->(B,C)
   at::Tensor score_all(const at::Tensor& users) override;                       // (B) -> (B, I)
-  at::Tensor item_vectors() override { return item_emb_->weight; }             // (I, D)
+  at::Tensor item_vectors() override { return item_emb_->weight; }              // (I, D)
 
  private:
   torch::nn::Embedding user_emb_{nullptr};  // (U, D)

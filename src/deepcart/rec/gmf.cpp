@@ -23,7 +23,7 @@ at::Tensor GmfImpl::score(const at::Tensor& users, const at::Tensor& items) {
 
 at::Tensor GmfImpl::score_all(const at::Tensor& users) {
   // out(u * i) = (u * w) . i + b: one GEMM instead of a (B, I, D) product.
-  at::Tensor weighted = user_emb_(users) * out_->weight;  // (B, D)
+  at::Tensor weighted = user_emb_(users) * out_->weight;             // (B, D)
   return torch::addmm(out_->bias, weighted, item_emb_->weight.t());  // (B, I)
 }
 

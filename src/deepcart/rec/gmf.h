@@ -22,7 +22,7 @@ class GmfImpl : public PairModelImpl {
   explicit GmfImpl(const GmfOptions& options);
   at::Tensor score(const at::Tensor& users, const at::Tensor& items) override;  // (B),(B,C)->(B,C)
   at::Tensor score_all(const at::Tensor& users) override;                       // (B) -> (B, I)
-  at::Tensor item_vectors() override { return item_emb_->weight; }             // (I, D)
+  at::Tensor item_vectors() override { return item_emb_->weight; }              // (I, D)
   // (B), (B, C) -> the product (B, C, D), NeuMF's GMF half
   at::Tensor product(const at::Tensor& users, const at::Tensor& items);
 

@@ -7,8 +7,8 @@
 #include <torch/nn/modules/rnn.h>
 #include <nlohmann/json.hpp>
 
-#include "deepcart/rec/model.h"
 #include "deepcart/core/dropout.h"
+#include "deepcart/rec/model.h"
 
 namespace deepcart::rec {
 
@@ -19,18 +19,19 @@ struct Gru4RecOptions {
   int64_t max_len = 50;
   double dropout = 0.2;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Gru4RecOptions, items, dim, layers, max_len, dropout)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Gru4RecOptions, items, dim, layers, max_len,
+                                                dropout)
 
 class Gru4RecImpl : public SeqModelImpl {
  public:
   explicit Gru4RecImpl(const Gru4RecOptions& options);
   at::Tensor encode(const at::Tensor& history) override;  // (B, L) -> (B, L, D)
-  at::Tensor item_vectors() override;                      // (I, D)
+  at::Tensor item_vectors() override;                     // (I, D)
 
  private:
   torch::nn::Embedding item_emb_{nullptr};  // (I + 1, D), row 0 = padding
   torch::nn::GRU gru_{nullptr};
-  torch::nn::Linear proj_{nullptr};         // D -> D, into the item space
+  torch::nn::Linear proj_{nullptr};  // D -> D, into the item space
   Dropout dropout_{nullptr};
 };
 TORCH_MODULE(Gru4Rec);

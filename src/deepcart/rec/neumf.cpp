@@ -19,9 +19,10 @@ NeuMfImpl::NeuMfImpl(const NeuMfOptions& o) {
 }
 
 at::Tensor NeuMfImpl::score(const at::Tensor& users, const at::Tensor& items) {
-  at::Tensor g = gmf_->product(users, items);                                   // (B, C, Dg)
-  at::Tensor m = mlp_->tower()(mlp_->user_embedding()(users), mlp_->item_embedding()(items));  // (B, C, H)
-  return out_(torch::cat({g, m}, -1)).squeeze(-1);                              // (B, C)
+  at::Tensor g = gmf_->product(users, items);  // (B, C, Dg)
+  at::Tensor m =
+      mlp_->tower()(mlp_->user_embedding()(users), mlp_->item_embedding()(items));  // (B, C, H)
+  return out_(torch::cat({g, m}, -1)).squeeze(-1);                                  // (B, C)
 }
 
 at::Tensor NeuMfImpl::score_all(const at::Tensor& users) {
@@ -31,7 +32,7 @@ at::Tensor NeuMfImpl::score_all(const at::Tensor& users) {
   at::Tensor g = torch::mm(gmf_->user_emb_(users) * w.slice(0, 0, dg), gmf_->item_emb_->weight.t());
   at::Tensor m = mlp_->tower()->forward_all(mlp_->user_embedding()(users),
                                             mlp_->item_embedding()->weight);  // (B, I, H)
-  return g + torch::matmul(m, w.slice(0, dg)) + out_->bias;                     // (B, I)
+  return g + torch::matmul(m, w.slice(0, dg)) + out_->bias;                   // (B, I)
 }
 
 at::Tensor NeuMfImpl::item_vectors() {
@@ -46,7 +47,8 @@ void NeuMfImpl::init_from(GmfImpl& gmf, MlpImpl& mlp) {
     for (auto& p : dst) {
       const at::Tensor* s = src.find(p.key());
       if (!s || s->sizes() != p.value().sizes()) {
-        throw Error("--init-" + what + ": parameter '" + p.key() + "' missing or of another shape: "
+        throw Error("--init-" + what + ": parameter '" + p.key() +
+                    "' missing or of another shape: "
                     "train it with the same users, items and sizes");
       }
       p.value().copy_(*s);

@@ -67,9 +67,11 @@ std::map<std::string, double> rank_evaluate(const ScoreFn& score, int64_t num_it
     const int64_t end = std::min(n, begin + task.batch_users);
     std::vector<int64_t> batch(task.users.begin() + begin, task.users.begin() + end);
     // Users go to the device; the (B, I) scores come back for the exact ranking below.
-    at::Tensor scores = on_cpu(score(on_device(torch::tensor(batch, torch::kLong)))).to(torch::kFloat).contiguous();
+    at::Tensor scores =
+        on_cpu(score(on_device(torch::tensor(batch, torch::kLong)))).to(torch::kFloat).contiguous();
     TORCH_CHECK(scores.dim() == 2 && scores.size(0) == end - begin && scores.size(1) == num_items,
-                "score function: expected (", end - begin, ", ", num_items, "), got ", scores.sizes());
+                "score function: expected (", end - begin, ", ", num_items, "), got ",
+                scores.sizes());
     float* s = scores.data_ptr<float>();
     for (int64_t b = 0; b < end - begin; ++b) {
       const auto& targets = task.targets[begin + b];

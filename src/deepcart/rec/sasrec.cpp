@@ -20,11 +20,13 @@ SasRecBlockImpl::SasRecBlockImpl(int64_t dim, int64_t heads, double dropout) {
   dropout_ = register_module("dropout", Dropout(dropout));
 }
 
-at::Tensor SasRecBlockImpl::forward(const at::Tensor& x, const at::Tensor& mask, at::Tensor* weights) {
+at::Tensor SasRecBlockImpl::forward(const at::Tensor& x, const at::Tensor& mask,
+                                    at::Tensor* weights) {
   at::Tensor h = norm1_(x);
   at::Tensor a;
   if (weights) {  // the attention weights are wanted (reasons): LibTorch's module returns them
-    auto [out, w] = attention_->forward(h, h, h, /*key_padding_mask=*/at::Tensor(), /*need_weights=*/true, mask);
+    auto [out, w] = attention_->forward(h, h, h, /*key_padding_mask=*/at::Tensor(),
+                                        /*need_weights=*/true, mask);
     *weights = w;  // (B, L, L), averaged over heads
     a = out;
   } else {
@@ -41,13 +43,17 @@ at::Tensor SasRecBlockImpl::forward(const at::Tensor& x, const at::Tensor& mask,
 at::Tensor SasRecBlockImpl::causal_attention(const at::Tensor& h /* (L, B, D) */) {
   const int64_t len = h.size(0), batch = h.size(1), dim = h.size(2);
   const int64_t heads = attention_->options.num_heads(), head_dim = dim / heads;
-  auto qkv = torch::nn::functional::linear(h, attention_->in_proj_weight, attention_->in_proj_bias).chunk(3, -1);
+  auto qkv = torch::nn::functional::linear(h, attention_->in_proj_weight, attention_->in_proj_bias)
+                 .chunk(3, -1);
   auto split = [&](const at::Tensor& t) {  // (L, B, D) -> (B, H, L, D/H)
-    return t.reshape({len, batch * heads, head_dim}).transpose(0, 1).reshape({batch, heads, len, head_dim});
+    return t.reshape({len, batch * heads, head_dim})
+        .transpose(0, 1)
+        .reshape({batch, heads, len, head_dim});
   };
   const double p = is_training() ? attention_->options.dropout() : 0.0;
-  at::Tensor out = at::scaled_dot_product_attention(split(qkv[0]), split(qkv[1]), split(qkv[2]), {}, p,
-                                                    /*is_causal=*/true);                 // (B, H, L, D/H)
+  at::Tensor out =
+      at::scaled_dot_product_attention(split(qkv[0]), split(qkv[1]), split(qkv[2]), {}, p,
+                                       /*is_causal=*/true);  // (B, H, L, D/H)
   out = out.permute({2, 0, 1, 3}).reshape({len, batch, dim});
   return attention_->out_proj->forward(out);
 }
@@ -69,9 +75,11 @@ at::Tensor SasRecBlockImpl::forward_real(const at::Tensor& x, const at::Tensor& 
   at::Tensor grid = padding.expand({batch * len, 3 * dim})
                         .contiguous()
                         .index_copy(0, real, torch::nn::functional::linear(h, w, b));  // (B*L, 3D)
-  at::Tensor qkv = grid.view({batch, len, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});  // (3, B, H, L, D/H)
+  at::Tensor qkv =
+      grid.view({batch, len, 3, heads, head_dim}).permute({2, 0, 3, 1, 4});  // (3, B, H, L, D/H)
   const double p = is_training() ? attention_->options.dropout() : 0.0;
-  at::Tensor a = at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], {}, p, /*is_causal=*/true);
+  at::Tensor a =
+      at::scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], {}, p, /*is_causal=*/true);
   a = a.transpose(1, 2).reshape({batch * len, dim}).index_select(0, real);  // (N, D)
   at::Tensor y = x + dropout_(attention_->out_proj->forward(a));
   return y + dropout_(ff2_(dropout_(torch::relu(ff1_(norm2_(y))))));
@@ -88,8 +96,8 @@ SasRecImpl::SasRecImpl(const SasRecOptions& o) : options_(o) {
   pos_emb_ = register_module("pos_emb", torch::nn::Embedding(o.max_len, o.dim));
   blocks_ = register_module("blocks", torch::nn::ModuleList());
   for (int64_t b = 0; b < o.blocks; ++b) blocks_->push_back(SasRecBlock(o.dim, o.heads, o.dropout));
-  final_norm_ = register_module("final_norm",
-                                torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(1e-8)));
+  final_norm_ = register_module(
+      "final_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim}).eps(1e-8)));
   dropout_ = register_module("dropout", Dropout(o.dropout));
 }
 
@@ -97,11 +105,12 @@ at::Tensor SasRecImpl::encode(const at::Tensor& history) {
   const int64_t len = history.size(1);
   TORCH_CHECK(len <= options_.max_len, "sasrec: history of length ", len, " exceeds max_len ",
               options_.max_len);
-  at::Tensor keep = (history > 0).unsqueeze(-1).to(torch::kFloat);                     // (B, L, 1)
-  const auto on = history.options();  // the history's device
-  at::Tensor positions = torch::arange(options_.max_len - len, options_.max_len, on.dtype(torch::kLong));
+  at::Tensor keep = (history > 0).unsqueeze(-1).to(torch::kFloat);  // (B, L, 1)
+  const auto on = history.options();                                // the history's device
+  at::Tensor positions =
+      torch::arange(options_.max_len - len, options_.max_len, on.dtype(torch::kLong));
   at::Tensor x = item_emb_(history) * std::sqrt(static_cast<double>(options_.dim)) +
-                 pos_emb_(positions).unsqueeze(0);                                      // (B, L, D)
+                 pos_emb_(positions).unsqueeze(0);  // (B, L, D)
   x = dropout_(x) * keep;
   // Attention wants (L, B, D); the causal mask forbids looking at later positions. LibTorch
   // 1.13's C++ attention ADDS attn_mask to the scores (a bool mask would add 0/1), so it is a
@@ -113,7 +122,8 @@ at::Tensor SasRecImpl::encode(const at::Tensor& history) {
   for (size_t b = 0; b < blocks_->size(); ++b) {
     at::Tensor weights;
     const bool last = b + 1 == blocks_->size();
-    x = blocks_[b]->as<SasRecBlock>()->forward(x, mask, last && record_attention_ ? &weights : nullptr);
+    x = blocks_[b]->as<SasRecBlock>()->forward(x, mask,
+                                               last && record_attention_ ? &weights : nullptr);
     x = x * keep.transpose(0, 1);
     if (weights.defined()) last_attention_ = weights.select(1, len - 1);  // (B, L)
   }
@@ -127,19 +137,24 @@ at::Tensor SasRecImpl::encode_real(const at::Tensor& history) {
               options_.max_len);
   at::Tensor flat = history.flatten();
   at::Tensor real = flat.nonzero().squeeze(1);  // slots of the real positions in the (B, L) grid
-  // A slot's position is its column, counted so that the last column is max_len - 1, as in encode().
+  // A slot's position is its column, counted so that the last column is max_len - 1, as in
+  // encode().
   at::Tensor positions = real.remainder(len) + (options_.max_len - len);
-  at::Tensor x = dropout_(item_emb_(flat.index_select(0, real)) * std::sqrt(static_cast<double>(options_.dim)) +
+  at::Tensor x = dropout_(item_emb_(flat.index_select(0, real)) *
+                              std::sqrt(static_cast<double>(options_.dim)) +
                           pos_emb_(positions));  // (N, D)
-  for (const auto& block : *blocks_) x = block->as<SasRecBlock>()->forward_real(x, real, batch, len);
+  for (const auto& block : *blocks_)
+    x = block->as<SasRecBlock>()->forward_real(x, real, batch, len);
   return final_norm_(x);
 }
 
 at::Tensor SasRecImpl::encode_last(const at::Tensor& history) {
   at::Tensor counts = (history > 0).sum(1);  // real positions per row
   // A row with no item has only padding, whose output only encode() gives; so has record_attention.
-  if (record_attention_ || counts.min().item<int64_t>() == 0) return SeqModelImpl::encode_last(history);
-  return encode_real(history).index_select(0, counts.cumsum(0) - 1);  // each row's last real position
+  if (record_attention_ || counts.min().item<int64_t>() == 0)
+    return SeqModelImpl::encode_last(history);
+  return encode_real(history).index_select(0,
+                                           counts.cumsum(0) - 1);  // each row's last real position
 }
 
 at::Tensor SasRecImpl::item_vectors() { return item_emb_->weight.slice(0, 1); }

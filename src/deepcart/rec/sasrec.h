@@ -11,8 +11,8 @@
 #include <torch/nn/modules/normalization.h>
 #include <nlohmann/json.hpp>
 
-#include "deepcart/rec/model.h"
 #include "deepcart/core/dropout.h"
+#include "deepcart/rec/model.h"
 
 namespace deepcart::rec {
 
@@ -49,10 +49,10 @@ TORCH_MODULE(SasRecBlock);
 class SasRecImpl : public SeqModelImpl {
  public:
   explicit SasRecImpl(const SasRecOptions& options);
-  at::Tensor encode(const at::Tensor& history) override;  // (B, L) -> (B, L, D)
+  at::Tensor encode(const at::Tensor& history) override;       // (B, L) -> (B, L, D)
   at::Tensor encode_real(const at::Tensor& history) override;  // (B, L) -> (N, D)
   at::Tensor encode_last(const at::Tensor& history) override;  // (B, L) -> (B, D)
-  at::Tensor item_vectors() override;                      // (I, D)
+  at::Tensor item_vectors() override;                          // (I, D)
   at::Tensor last_attention() override { return last_attention_; }
   void record_attention(bool on) { record_attention_ = on; }
 

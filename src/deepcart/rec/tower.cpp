@@ -10,13 +10,15 @@ TowerImpl::TowerImpl(int64_t user_in, int64_t item_in, const std::vector<int64_t
                      double dropout) {
   if (layers.empty()) throw Error("--layers: expected at least one hidden layer, e.g. 64,32");
   for (int64_t width : layers) {
-    if (width < 1) throw Error("--layers: expected positive widths, found " + std::to_string(width));
+    if (width < 1)
+      throw Error("--layers: expected positive widths, found " + std::to_string(width));
   }
   first_user_ = register_module(
       "first_user", torch::nn::Linear(torch::nn::LinearOptions(user_in, layers[0]).bias(false)));
   first_item_ = register_module("first_item", torch::nn::Linear(item_in, layers[0]));
   hidden_ = register_module("hidden", torch::nn::ModuleList());
-  for (size_t l = 1; l < layers.size(); ++l) hidden_->push_back(torch::nn::Linear(layers[l - 1], layers[l]));
+  for (size_t l = 1; l < layers.size(); ++l)
+    hidden_->push_back(torch::nn::Linear(layers[l - 1], layers[l]));
   dropout_ = register_module("dropout", Dropout(dropout));
   out_dim_ = layers.back();
   first_width_ = layers.front();
@@ -24,7 +26,8 @@ TowerImpl::TowerImpl(int64_t user_in, int64_t item_in, const std::vector<int64_t
 
 at::Tensor TowerImpl::rest(at::Tensor h) {
   h = dropout_(torch::relu(h));
-  for (const auto& layer : *hidden_) h = dropout_(torch::relu(layer->as<torch::nn::Linear>()->forward(h)));
+  for (const auto& layer : *hidden_)
+    h = dropout_(torch::relu(layer->as<torch::nn::Linear>()->forward(h)));
   return h;
 }
 

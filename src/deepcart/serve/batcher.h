@@ -30,8 +30,11 @@ class MicroBatcher {
 
   MicroBatcher(Run run, Size size, int64_t max_items, std::chrono::microseconds max_delay,
                std::function<void(int64_t)> on_batch, int workers = 1)
-      : run_(std::move(run)), size_(std::move(size)), max_items_(std::max<int64_t>(1, max_items)),
-        max_delay_(max_delay), on_batch_(std::move(on_batch)) {
+      : run_(std::move(run)),
+        size_(std::move(size)),
+        max_items_(std::max<int64_t>(1, max_items)),
+        max_delay_(max_delay),
+        on_batch_(std::move(on_batch)) {
     for (int i = 0; i < std::max(1, workers); ++i) workers_.emplace_back([this] { loop(); });
   }
 
@@ -72,13 +75,15 @@ class MicroBatcher {
       std::vector<Job> jobs;
       int64_t items = 0;
       for (;;) {
-        while (!queue_.empty() && (jobs.empty() || items + size_(queue_.front().input) <= max_items_)) {
+        while (!queue_.empty() &&
+               (jobs.empty() || items + size_(queue_.front().input) <= max_items_)) {
           items += size_(queue_.front().input);
           jobs.push_back(std::move(queue_.front()));
           queue_.pop_front();
         }
         if (items >= max_items_ || !queue_.empty() || stopping_) break;
-        if (!wake_.wait_until(lock, deadline, [this] { return stopping_ || !queue_.empty(); })) break;
+        if (!wake_.wait_until(lock, deadline, [this] { return stopping_ || !queue_.empty(); }))
+          break;
       }
       lock.unlock();
       std::vector<In> inputs;
@@ -86,7 +91,8 @@ class MicroBatcher {
       for (auto& j : jobs) inputs.push_back(std::move(j.input));
       try {
         std::vector<Out> outputs = run_(inputs);
-        if (outputs.size() != jobs.size()) throw std::logic_error("micro-batch: one output per input expected");
+        if (outputs.size() != jobs.size())
+          throw std::logic_error("micro-batch: one output per input expected");
         if (on_batch_) on_batch_(items);
         for (size_t i = 0; i < jobs.size(); ++i) jobs[i].done.set_value(std::move(outputs.at(i)));
       } catch (...) {

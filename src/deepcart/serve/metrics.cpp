@@ -5,7 +5,8 @@
 namespace deepcart::serve {
 namespace {
 
-const std::vector<double> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+const std::vector<double> kLatencyBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                            0.1,    0.25,  0.5,    1,     2.5,  5,     10};
 const std::vector<double> kBatchBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 
 std::string number(double v) {
@@ -29,7 +30,8 @@ std::string quoted(const std::string& s) {
 
 }  // namespace
 
-Histogram::Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)), buckets_(bounds_.size(), 0) {}
+Histogram::Histogram(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), buckets_(bounds_.size(), 0) {}
 
 void Histogram::observe(double value) {
   for (size_t i = 0; i < bounds_.size(); ++i) {
@@ -47,7 +49,8 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
   uint64_t cumulative = 0;
   for (size_t i = 0; i < bounds_.size(); ++i) {
     cumulative += buckets_[i];
-    out += name + "_bucket{" + labels + sep + "le=\"" + number(bounds_[i]) + "\"} " + std::to_string(cumulative) + "\n";
+    out += name + "_bucket{" + labels + sep + "le=\"" + number(bounds_[i]) + "\"} " +
+           std::to_string(cumulative) + "\n";
   }
   out += name + "_bucket{" + labels + sep + "le=\"+Inf\"} " + std::to_string(count_) + "\n";
   out += name + "_sum{" + labels + "} " + number(sum_) + "\n";
@@ -94,10 +97,12 @@ std::string Metrics::render() const {
   out += "# HELP deepcart_http_requests_total HTTP requests by route pattern and status.\n";
   out += "# TYPE deepcart_http_requests_total counter\n";
   for (const auto& [key, n] : requests_) {
-    out += "deepcart_http_requests_total{route=" + quoted(key.first) + ",status=\"" + std::to_string(key.second) + "\"} " +
-           std::to_string(n) + "\n";
+    out += "deepcart_http_requests_total{route=" + quoted(key.first) + ",status=\"" +
+           std::to_string(key.second) + "\"} " + std::to_string(n) + "\n";
   }
-  out += "# HELP deepcart_http_request_duration_seconds Time from routing to the response, by route and status.\n";
+  out +=
+      "# HELP deepcart_http_request_duration_seconds Time from routing to the response, by route "
+      "and status.\n";
   out += "# TYPE deepcart_http_request_duration_seconds histogram\n";
   for (const auto& [key, h] : latency_) {
     h.render(out, "deepcart_http_request_duration_seconds",
@@ -105,31 +110,36 @@ std::string Metrics::render() const {
   }
   out += "# HELP deepcart_batch_size Items (texts, images) per model call after micro-batching.\n";
   out += "# TYPE deepcart_batch_size histogram\n";
-  for (const auto& [model, h] : batch_items_) h.render(out, "deepcart_batch_size", "model=" + quoted(model));
+  for (const auto& [model, h] : batch_items_)
+    h.render(out, "deepcart_batch_size", "model=" + quoted(model));
   out += "# HELP deepcart_models_loaded Models currently being served.\n";
   out += "# TYPE deepcart_models_loaded gauge\n";
   out += "deepcart_models_loaded " + std::to_string(models_loaded_) + "\n";
-  out += "# HELP deepcart_model_load_failures_total Failed loads and reloads (the old model kept serving).\n";
+  out +=
+      "# HELP deepcart_model_load_failures_total Failed loads and reloads (the old model kept "
+      "serving).\n";
   out += "# TYPE deepcart_model_load_failures_total counter\n";
   for (const auto& [model, n] : load_failures_) {
-    out += "deepcart_model_load_failures_total{model=" + quoted(model) + "} " + std::to_string(n) + "\n";
+    out += "deepcart_model_load_failures_total{model=" + quoted(model) + "} " + std::to_string(n) +
+           "\n";
   }
   auto gauge = [&out](const char* name, const char* type, const char* help, int64_t value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-           std::to_string(value) + "\n";
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(value) + "\n";
   };
   gauge("deepcart_http_connections_open", "gauge", "Client connections open now.", http_.open);
-  gauge("deepcart_http_connections_total", "counter", "Client connections accepted.", http_.accepted);
+  gauge("deepcart_http_connections_total", "counter", "Client connections accepted.",
+        http_.accepted);
   gauge("deepcart_http_connections_over_limit_total", "counter",
         "Connections accepted over --max-connections (health routes only).", http_.over_limit);
-  gauge("deepcart_http_connections_refused_total", "counter", "Connections closed at once, far over the cap.",
-        http_.refused);
-  gauge("deepcart_http_head_timeouts_total", "counter", "Connections closed for not sending a request head in time.",
-        http_.head_timeouts);
-  gauge("deepcart_http_body_timeouts_total", "counter", "Requests whose body did not arrive in time.",
-        http_.body_timeouts);
-  gauge("deepcart_http_body_bytes_held", "gauge", "Request body memory held now, against --max-body-total.",
-        http_.body_bytes_held);
+  gauge("deepcart_http_connections_refused_total", "counter",
+        "Connections closed at once, far over the cap.", http_.refused);
+  gauge("deepcart_http_head_timeouts_total", "counter",
+        "Connections closed for not sending a request head in time.", http_.head_timeouts);
+  gauge("deepcart_http_body_timeouts_total", "counter",
+        "Requests whose body did not arrive in time.", http_.body_timeouts);
+  gauge("deepcart_http_body_bytes_held", "gauge",
+        "Request body memory held now, against --max-body-total.", http_.body_bytes_held);
   return out;
 }
 

@@ -28,23 +28,30 @@ std::string utc_now() {
 
 std::string kind_name(ModelKind kind) {
   switch (kind) {
-    case ModelKind::kRecommender: return "recommend";
-    case ModelKind::kImages: return "images";
-    case ModelKind::kImageIndex: return "image-index";
-    case ModelKind::kReviews: return "reviews";
-    case ModelKind::kStars: return "stars";
-    case ModelKind::kQuestions: return "questions";
+    case ModelKind::kRecommender:
+      return "recommend";
+    case ModelKind::kImages:
+      return "images";
+    case ModelKind::kImageIndex:
+      return "image-index";
+    case ModelKind::kReviews:
+      return "reviews";
+    case ModelKind::kStars:
+      return "stars";
+    case ModelKind::kQuestions:
+      return "questions";
   }
   return "?";
 }
 
 nlohmann::json LoadedModel::describe() const {
-  return {{"name", name}, {"task", kind_name(kind)}, {"model_task", task}, {"architecture", arch},
-          {"version", version}, {"path", path}, {"loaded_at", loaded_at}, {"load_seconds", load_seconds},
-          {"metrics", metrics}};
+  return {{"name", name},           {"task", kind_name(kind)},      {"model_task", task},
+          {"architecture", arch},   {"version", version},           {"path", path},
+          {"loaded_at", loaded_at}, {"load_seconds", load_seconds}, {"metrics", metrics}};
 }
 
-std::shared_ptr<LoadedModel> ModelRegistry::build(const std::string& name, const std::string& path) const {
+std::shared_ptr<LoadedModel> ModelRegistry::build(const std::string& name,
+                                                  const std::string& path) const {
   const auto t0 = std::chrono::steady_clock::now();
   auto m = std::make_shared<LoadedModel>();
   m->name = name;
@@ -57,7 +64,8 @@ std::shared_ptr<LoadedModel> ModelRegistry::build(const std::string& name, const
   Metrics& metrics = metrics_;
   auto count_batch = [&metrics, name](int64_t items) { metrics.batch(name, items); };
   const int batch_workers =
-      batch_.workers > 0 ? batch_.workers : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+      batch_.workers > 0 ? batch_.workers
+                         : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   if (file.task == "rec") {
     m->kind = ModelKind::kRecommender;
     m->recommender = std::make_shared<rec::Recommender>(std::move(file));
@@ -66,22 +74,26 @@ std::shared_ptr<LoadedModel> ModelRegistry::build(const std::string& name, const
     m->fingerprint = vision::model_fingerprint(file);
     m->images = std::make_shared<vision::ImageClassifier>(std::move(file));
     auto model = m->images;
-    m->image_batcher = std::make_shared<MicroBatcher<at::Tensor, std::pair<at::Tensor, at::Tensor>>>(
-        [model](std::vector<at::Tensor>& inputs) {
-          c10::InferenceMode guard;
-          std::vector<int64_t> sizes;
-          for (const auto& t : inputs) sizes.push_back(t.size(0));
-          vision::Prediction p = model->predict(torch::cat(inputs, 0));
-          std::vector<std::pair<at::Tensor, at::Tensor>> out;
-          int64_t start = 0;
-          for (int64_t n : sizes) {
-            out.emplace_back(p.probabilities.narrow(0, start, n),
-                             p.attribute_probabilities.defined() ? p.attribute_probabilities.narrow(0, start, n) : at::Tensor());
-            start += n;
-          }
-          return out;
-        },
-        [](const at::Tensor& t) { return t.size(0); }, batch_.max_items, batch_.max_delay, count_batch, batch_workers);
+    m->image_batcher =
+        std::make_shared<MicroBatcher<at::Tensor, std::pair<at::Tensor, at::Tensor>>>(
+            [model](std::vector<at::Tensor>& inputs) {
+              c10::InferenceMode guard;
+              std::vector<int64_t> sizes;
+              for (const auto& t : inputs) sizes.push_back(t.size(0));
+              vision::Prediction p = model->predict(torch::cat(inputs, 0));
+              std::vector<std::pair<at::Tensor, at::Tensor>> out;
+              int64_t start = 0;
+              for (int64_t n : sizes) {
+                out.emplace_back(p.probabilities.narrow(0, start, n),
+                                 p.attribute_probabilities.defined()
+                                     ? p.attribute_probabilities.narrow(0, start, n)
+                                     : at::Tensor());
+                start += n;
+              }
+              return out;
+            },
+            [](const at::Tensor& t) { return t.size(0); }, batch_.max_items, batch_.max_delay,
+            count_batch, batch_workers);
   } else if (file.task == "vision-index") {
     m->kind = ModelKind::kImageIndex;
     m->index = std::make_shared<vision::LookAlikeIndex>(vision::LookAlikeIndex::load(path));
@@ -90,9 +102,15 @@ std::shared_ptr<LoadedModel> ModelRegistry::build(const std::string& name, const
     auto model = std::make_shared<text::TextClassifier>(std::move(file));
     m->text = model;
     switch (model->task()) {
-      case text::TextTask::kSentiment: m->kind = ModelKind::kReviews; break;
-      case text::TextTask::kStars: m->kind = ModelKind::kStars; break;
-      case text::TextTask::kIntent: m->kind = ModelKind::kQuestions; break;
+      case text::TextTask::kSentiment:
+        m->kind = ModelKind::kReviews;
+        break;
+      case text::TextTask::kStars:
+        m->kind = ModelKind::kStars;
+        break;
+      case text::TextTask::kIntent:
+        m->kind = ModelKind::kQuestions;
+        break;
     }
     m->text_batcher = std::make_shared<MicroBatcher<std::vector<std::string>, at::Tensor>>(
         [model](std::vector<std::vector<std::string>>& inputs) {
@@ -108,8 +126,8 @@ std::shared_ptr<LoadedModel> ModelRegistry::build(const std::string& name, const
           }
           return out;
         },
-        [](const std::vector<std::string>& texts) { return static_cast<int64_t>(texts.size()); }, batch_.max_items,
-        batch_.max_delay, count_batch, batch_workers);
+        [](const std::vector<std::string>& texts) { return static_cast<int64_t>(texts.size()); },
+        batch_.max_items, batch_.max_delay, count_batch, batch_workers);
   } else {
     throw Error(path + ": a '" + file.task + "' model cannot be served");
   }
@@ -118,7 +136,8 @@ std::shared_ptr<LoadedModel> ModelRegistry::build(const std::string& name, const
   return m;
 }
 
-std::shared_ptr<const LoadedModel> ModelRegistry::load(const std::string& name, const std::string& path) {
+std::shared_ptr<const LoadedModel> ModelRegistry::load(const std::string& name,
+                                                       const std::string& path) {
   std::shared_ptr<LoadedModel> fresh;
   try {
     fresh = build(name, path);
@@ -134,8 +153,8 @@ std::shared_ptr<const LoadedModel> ModelRegistry::load(const std::string& name, 
       old = it->second;
       if (old->kind != fresh->kind) {
         metrics_.load_failure(name);
-        throw HttpError(422, "model '" + name + "': " + path + " is a '" + kind_name(fresh->kind) + "' model, the one serving is '" +
-                                 kind_name(old->kind) + "'");
+        throw HttpError(422, "model '" + name + "': " + path + " is a '" + kind_name(fresh->kind) +
+                                 "' model, the one serving is '" + kind_name(old->kind) + "'");
       }
       fresh->version = old->version + 1;
     } else {
@@ -153,17 +172,20 @@ std::shared_ptr<const LoadedModel> ModelRegistry::find(const std::string& name) 
   return it == models_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<const LoadedModel> ModelRegistry::get(const std::string& name, ModelKind kind) const {
+std::shared_ptr<const LoadedModel> ModelRegistry::get(const std::string& name,
+                                                      ModelKind kind) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!name.empty()) {
     auto it = models_.find(name);
     if (it == models_.end()) {
       std::string loaded;
       for (const auto& [n, m] : models_) loaded += (loaded.empty() ? "" : ", ") + n;
-      throw HttpError(404, "unknown model '" + name + "' (loaded: " + (loaded.empty() ? "none" : loaded) + ")");
+      throw HttpError(
+          404, "unknown model '" + name + "' (loaded: " + (loaded.empty() ? "none" : loaded) + ")");
     }
     if (it->second->kind != kind) {
-      throw HttpError(400, "model '" + name + "' answers '" + kind_name(it->second->kind) + "', not '" + kind_name(kind) + "'");
+      throw HttpError(400, "model '" + name + "' answers '" + kind_name(it->second->kind) +
+                               "', not '" + kind_name(kind) + "'");
     }
     return it->second;
   }

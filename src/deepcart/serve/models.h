@@ -23,7 +23,7 @@ class Recommender;
 namespace deepcart::vision {
 class ImageClassifier;
 class LookAlikeIndex;
-}
+}  // namespace deepcart::vision
 namespace deepcart::text {
 class TextClassifier;
 }
@@ -35,16 +35,16 @@ enum class ModelKind { kRecommender, kImages, kImageIndex, kReviews, kStars, kQu
 std::string kind_name(ModelKind kind);
 
 struct BatchOptions {
-  int64_t max_items = 64;  // texts or images per model call
+  int64_t max_items = 64;                  // texts or images per model call
   std::chrono::microseconds max_delay{0};  // longest wait for more requests; 0 = take what queued
-  int workers = 0;                          // model calls running at once, per model; 0 = one per core
+  int workers = 0;  // model calls running at once, per model; 0 = one per core
 };
 
 struct LoadedModel {
   std::string name, path, task, arch;
   ModelKind kind = ModelKind::kRecommender;
-  int64_t version = 0;     // 1 at the first load, +1 per successful reload
-  std::string loaded_at;   // UTC, ISO 8601
+  int64_t version = 0;    // 1 at the first load, +1 per successful reload
+  std::string loaded_at;  // UTC, ISO 8601
   double load_seconds = 0;
   nlohmann::json metrics;  // from training
   std::shared_ptr<rec::Recommender> recommender;

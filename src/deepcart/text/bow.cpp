@@ -7,7 +7,8 @@
 namespace deepcart::text {
 
 BowImpl::BowImpl(const TextOptions& o) : dim_(o.dim), buckets_(o.buckets), ngrams_(o.ngrams) {
-  if (ngrams_ < 1 || ngrams_ > 3) throw Error("--ngrams: expected 1, 2 or 3, found " + std::to_string(ngrams_));
+  if (ngrams_ < 1 || ngrams_ > 3)
+    throw Error("--ngrams: expected 1, 2 or 3, found " + std::to_string(ngrams_));
   if (buckets_ > 0 && ngrams_ > 1) {
     // The parameter keeps its first name, "bigrams", so model files from before trigrams load.
     ngram_table_ = register_module("bigrams", torch::nn::Embedding(buckets_, o.dim));
@@ -18,8 +19,8 @@ BowImpl::BowImpl(const TextOptions& o) : dim_(o.dim), buckets_(o.buckets), ngram
 
 at::Tensor BowImpl::encode(const at::Tensor& embedded, const at::Tensor& ids) {
   at::Tensor keep = (ids != 0).to(embedded.dtype()).unsqueeze(2);  // (B, L, 1)
-  at::Tensor sum = (embedded * keep).sum(1);                        // (B, dim)
-  at::Tensor count = keep.sum(1);                                   // (B, 1)
+  at::Tensor sum = (embedded * keep).sum(1);                       // (B, dim)
+  at::Tensor count = keep.sum(1);                                  // (B, 1)
   if (!ngram_table_) return sum / count.clamp_min(1.0);
   const int64_t length = ids.size(1);
   // A multiplicative hash of each run of n ids into the shared bucket table (collisions are
@@ -33,7 +34,8 @@ at::Tensor BowImpl::encode(const at::Tensor& embedded, const at::Tensor& ids) {
       hash = hash + part * kMultipliers[i];
       run_keep = run_keep & (part != 0);
     }
-    at::Tensor bucket = (n == 2 ? hash : hash + 31).remainder(buckets_);  // 2-grams keep their old slots
+    at::Tensor bucket =
+        (n == 2 ? hash : hash + 31).remainder(buckets_);  // 2-grams keep their old slots
     at::Tensor k = run_keep.to(embedded.dtype()).unsqueeze(2);
     sum = sum + (ngram_table_(bucket) * k).sum(1);
     count = count + k.sum(1);

@@ -1,6 +1,6 @@
 // The fast baseline, fastText's idea: the mean of the token embeddings and of hashed
-// token n-gram embeddings (bigrams, or bigrams and trigrams), straight into the linear head. No hidden layer: it trains and
-// predicts at tens of thousands of texts a second.
+// token n-gram embeddings (bigrams, or bigrams and trigrams), straight into the linear head. No
+// hidden layer: it trains and predicts at tens of thousands of texts a second.
 #pragma once
 
 #include <torch/nn/modules/embedding.h>

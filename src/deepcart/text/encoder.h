@@ -15,18 +15,19 @@ struct TextOptions {
   std::string arch = "bow";  // bow | gru | lstm | transformer
   int64_t vocab = 2;         // the tokenizer's vocabulary, reserved ids included
   int64_t classes = 2;
-  int64_t dim = 64;          // token embedding size
-  int64_t hidden = 128;      // gru/lstm: per direction; transformer: feed-forward is 4 x dim
-  int64_t layers = 1;        // gru/lstm/transformer
-  int64_t heads = 4;         // transformer
-  int64_t max_length = 256;  // transformer: learned positions
-  int64_t buckets = 200000;  // bow: hashed n-gram embeddings (0 = unigrams only)
-  int64_t ngrams = 2;        // bow: longest token n-gram hashed into the buckets (2 or 3)
+  int64_t dim = 64;             // token embedding size
+  int64_t hidden = 128;         // gru/lstm: per direction; transformer: feed-forward is 4 x dim
+  int64_t layers = 1;           // gru/lstm/transformer
+  int64_t heads = 4;            // transformer
+  int64_t max_length = 256;     // transformer: learned positions
+  int64_t buckets = 200000;     // bow: hashed n-gram embeddings (0 = unigrams only)
+  int64_t ngrams = 2;           // bow: longest token n-gram hashed into the buckets (2 or 3)
   std::string pooling = "max";  // gru/lstm/transformer: max | mean over the tokens
   double dropout = 0.1;
 };
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TextOptions, arch, vocab, classes, dim, hidden, layers,
-                                                heads, max_length, buckets, ngrams, pooling, dropout)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TextOptions, arch, vocab, classes, dim, hidden,
+                                                layers, heads, max_length, buckets, ngrams, pooling,
+                                                dropout)
 
 class TextEncoderImpl : public torch::nn::Module {
  public:

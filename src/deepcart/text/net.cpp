@@ -12,7 +12,8 @@ namespace deepcart::text {
 at::Tensor masked_pool(const at::Tensor& x, const at::Tensor& keep, const std::string& pooling) {
   at::Tensor k = keep.unsqueeze(2);  // (B, L, 1)
   if (pooling == "max") {
-    at::Tensor pooled = std::get<0>(x.masked_fill(~k, -std::numeric_limits<float>::infinity()).max(1));
+    at::Tensor pooled =
+        std::get<0>(x.masked_fill(~k, -std::numeric_limits<float>::infinity()).max(1));
     return pooled.masked_fill(~keep.any(1, true), 0.0);  // empty text -> zeros, not -inf
   }
   if (pooling == "mean") {
@@ -24,11 +25,14 @@ at::Tensor masked_pool(const at::Tensor& x, const at::Tensor& keep, const std::s
 
 TextNetImpl::TextNetImpl(const TextOptions& o) : options_(o) {
   if (o.vocab < 3) throw Error("text: the vocabulary is empty (no training text?)");
-  if (o.classes < 2) throw Error("text: expected at least 2 labels, found " + std::to_string(o.classes));
+  if (o.classes < 2)
+    throw Error("text: expected at least 2 labels, found " + std::to_string(o.classes));
   if (o.pooling != "max" && o.pooling != "mean") {
     throw Error("--pooling: expected max or mean, found '" + o.pooling + "'");
   }
-  embedding_ = register_module("embedding", torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab, o.dim).padding_idx(0)));
+  embedding_ = register_module(
+      "embedding",
+      torch::nn::Embedding(torch::nn::EmbeddingOptions(o.vocab, o.dim).padding_idx(0)));
   if (o.arch == "bow") {
     encoder_ = register_module("encoder", std::make_shared<BowImpl>(o));
     torch::NoGradGuard no_grad;

@@ -7,8 +7,8 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
-#include "deepcart/text/encoder.h"
 #include "deepcart/core/dropout.h"
+#include "deepcart/text/encoder.h"
 
 namespace deepcart::text {
 
@@ -16,7 +16,7 @@ class TextNetImpl : public torch::nn::Module {
  public:
   explicit TextNetImpl(const TextOptions& options);
   at::Tensor forward(const at::Tensor& ids) { return logits(embed(ids), ids); }  // (B, classes)
-  at::Tensor embed(const at::Tensor& ids) { return embedding_(ids); }         // (B, L, dim)
+  at::Tensor embed(const at::Tensor& ids) { return embedding_(ids); }            // (B, L, dim)
   at::Tensor logits(const at::Tensor& embedded, const at::Tensor& ids);
   const TextOptions& options() const { return options_; }
 

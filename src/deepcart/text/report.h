@@ -28,7 +28,8 @@ struct ReportOptions {
 // Builds, writes and returns the report.
 nlohmann::json review_report(const ReportOptions& options);
 
-// The label index that means "positive": a label named 1, pos, positive, yes or true, else the last.
+// The label index that means "positive": a label named 1, pos, positive, yes or true, else the
+// last.
 int64_t positive_label(const std::vector<std::string>& labels);
 
 }  // namespace deepcart::text

@@ -5,7 +5,10 @@
 namespace deepcart::text {
 
 RnnImpl::RnnImpl(const TextOptions& o)
-    : hidden_(o.hidden), layers_(o.layers), between_(o.layers > 1 ? o.dropout : 0.0), pooling_(o.pooling) {
+    : hidden_(o.hidden),
+      layers_(o.layers),
+      between_(o.layers > 1 ? o.dropout : 0.0),
+      pooling_(o.pooling) {
   const double between = between_;
   if (o.arch == "gru") {
     gru_ = register_module("gru", torch::nn::GRU(torch::nn::GRUOptions(o.dim, o.hidden)
@@ -37,9 +40,9 @@ at::Tensor RnnImpl::encode(const at::Tensor& embedded, const at::Tensor& ids) {
   at::Tensor keep = ids != 0;  // (B, L)
   const int64_t len = ids.size(1);
   // reversed[b][t] = x[b][n_b - 1 - t] for t < n_b (n_b real tokens), padding where it was.
-  at::Tensor n = keep.sum(1, /*keepdim=*/true);                                            // (B, 1)
-  at::Tensor t = torch::arange(len, ids.options().dtype(torch::kLong)).unsqueeze(0);       // (1, L)
-  at::Tensor flip = torch::where(t < n, n - 1 - t, t);                                      // (B, L)
+  at::Tensor n = keep.sum(1, /*keepdim=*/true);                                       // (B, 1)
+  at::Tensor t = torch::arange(len, ids.options().dtype(torch::kLong)).unsqueeze(0);  // (1, L)
+  at::Tensor flip = torch::where(t < n, n - 1 - t, t);                                // (B, L)
   auto reverse = [&](const at::Tensor& x) {
     return x.gather(1, flip.unsqueeze(2).expand({flip.size(0), len, x.size(2)}));
   };
@@ -57,27 +60,33 @@ at::Tensor RnnImpl::direction(const at::Tensor& x, int64_t layer, bool reverse) 
   const std::string suffix = "_l" + std::to_string(layer) + (reverse ? "_reverse" : "");
   torch::nn::Module& rnn = gru_ ? static_cast<torch::nn::Module&>(*gru_) : *lstm_;
   const auto& p = rnn.named_parameters(/*recurse=*/false);
-  const std::vector<at::Tensor> weights{p["weight_ih" + suffix], p["weight_hh" + suffix], p["bias_ih" + suffix],
-                                        p["bias_hh" + suffix]};
+  const std::vector<at::Tensor> weights{p["weight_ih" + suffix], p["weight_hh" + suffix],
+                                        p["bias_ih" + suffix], p["bias_hh" + suffix]};
   at::Tensor h0 = torch::zeros({1, x.size(0), hidden_}, x.options());
   if (gru_) {
-    return std::get<0>(at::gru(x, h0, weights, /*has_biases=*/true, /*num_layers=*/1, /*dropout=*/0.0,
-                               is_training(), /*bidirectional=*/false, /*batch_first=*/true));
+    return std::get<0>(at::gru(x, h0, weights, /*has_biases=*/true, /*num_layers=*/1,
+                               /*dropout=*/0.0, is_training(), /*bidirectional=*/false,
+                               /*batch_first=*/true));
   }
-  return std::get<0>(at::lstm(x, {h0, h0}, weights, /*has_biases=*/true, /*num_layers=*/1, /*dropout=*/0.0,
-                              is_training(), /*bidirectional=*/false, /*batch_first=*/true));
+  return std::get<0>(at::lstm(x, {h0, h0}, weights, /*has_biases=*/true, /*num_layers=*/1,
+                              /*dropout=*/0.0, is_training(), /*bidirectional=*/false,
+                              /*batch_first=*/true));
 }
 
 at::Tensor RnnImpl::encode_packed(const at::Tensor& embedded, const at::Tensor& ids) {
-  at::Tensor keep = ids != 0;                                   // (B, L)
-  at::Tensor lengths = keep.sum(1).clamp_min(1).to(torch::kCPU, torch::kLong);  // (B), on the CPU as packing wants
+  at::Tensor keep = ids != 0;  // (B, L)
+  at::Tensor lengths =
+      keep.sum(1).clamp_min(1).to(torch::kCPU, torch::kLong);  // (B), on the CPU as packing wants
   // Packing makes the backward direction start at each text's last real token, not at padding.
-  auto packed = torch::nn::utils::rnn::pack_padded_sequence(dropout_(embedded), lengths, /*batch_first=*/true,
-                                                            /*enforce_sorted=*/false);
+  auto packed =
+      torch::nn::utils::rnn::pack_padded_sequence(dropout_(embedded), lengths, /*batch_first=*/true,
+                                                  /*enforce_sorted=*/false);
   torch::nn::utils::rnn::PackedSequence out =
-      gru_ ? std::get<0>(gru_->forward_with_packed_input(packed)) : std::get<0>(lstm_->forward_with_packed_input(packed));
-  at::Tensor states = std::get<0>(torch::nn::utils::rnn::pad_packed_sequence(out, /*batch_first=*/true, 0.0,
-                                                                             ids.size(1)));  // (B, L, 2H)
+      gru_ ? std::get<0>(gru_->forward_with_packed_input(packed))
+           : std::get<0>(lstm_->forward_with_packed_input(packed));
+  at::Tensor states =
+      std::get<0>(torch::nn::utils::rnn::pad_packed_sequence(out, /*batch_first=*/true, 0.0,
+                                                             ids.size(1)));  // (B, L, 2H)
   return masked_pool(states, keep, pooling_);
 }
 

@@ -4,8 +4,8 @@
 
 #include <torch/nn/modules/rnn.h>
 
-#include "deepcart/text/encoder.h"
 #include "deepcart/core/dropout.h"
+#include "deepcart/text/encoder.h"
 
 namespace deepcart::text {
 

@@ -18,14 +18,16 @@ struct Api {
   int (*size)(void*);
   int (*unk)(void*);
   const char* (*piece)(void*, int, size_t*);
-  int (*encode)(void*, const char*, size_t, void (*)(void*, int, const char*, size_t), void*, char**);
+  int (*encode)(void*, const char*, size_t, void (*)(void*, int, const char*, size_t), void*,
+                char**);
   void (*free)(char*);
 };
 
 std::string module_path() {
   if (const char* env = std::getenv("DEEPCART_SENTENCEPIECE_LIB")) return env;
   std::error_code ec;
-  const auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() / "libdeepcart_sentencepiece.so";
+  const auto beside = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path() /
+                      "libdeepcart_sentencepiece.so";
   if (!ec && std::filesystem::exists(beside)) return beside.string();
   return DEEPCART_SENTENCEPIECE_PATH;
 }
@@ -81,7 +83,8 @@ std::string sentencepiece_train(const std::vector<std::pair<std::string, std::st
   }
   char *model = nullptr, *error = nullptr;
   size_t model_len = 0;
-  if (a.train(flat.c_str(), texts.data(), lengths.data(), texts.size(), &model, &model_len, &error) != 0) {
+  if (a.train(flat.c_str(), texts.data(), lengths.data(), texts.size(), &model, &model_len,
+              &error) != 0) {
     throw Error(take_error(a, error));
   }
   std::string out(model, model_len);
@@ -112,10 +115,12 @@ std::string SentencePieceModel::piece(int id) const {
 std::vector<std::pair<int, std::string>> SentencePieceModel::encode(const std::string& text) const {
   std::vector<std::pair<int, std::string>> out;
   auto emit = [](void* ctx, int id, const char* piece, size_t len) {
-    static_cast<std::vector<std::pair<int, std::string>>*>(ctx)->emplace_back(id, std::string(piece, len));
+    static_cast<std::vector<std::pair<int, std::string>>*>(ctx)->emplace_back(
+        id, std::string(piece, len));
   };
   char* error = nullptr;
-  if (api().encode(handle_, text.data(), text.size(), emit, &out, &error) != 0) throw Error(take_error(api(), error));
+  if (api().encode(handle_, text.data(), text.size(), emit, &out, &error) != 0)
+    throw Error(take_error(api(), error));
   return out;
 }
 

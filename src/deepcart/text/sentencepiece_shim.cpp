@@ -26,7 +26,10 @@ char* copy(const std::string& s) {
 
 class Sentences : public sentencepiece::SentenceIterator {
  public:
-  Sentences(const char* const* texts, const size_t* lengths, size_t n) : texts_(texts), lengths_(lengths), n_(n) { load(); }
+  Sentences(const char* const* texts, const size_t* lengths, size_t n)
+      : texts_(texts), lengths_(lengths), n_(n) {
+    load();
+  }
   bool done() const override { return i_ >= n_; }
   void Next() override {
     ++i_;
@@ -80,23 +83,28 @@ void* deepcart_spm_load(const char* proto, size_t len, char** error) {
   return sp;
 }
 
-void deepcart_spm_release(void* processor) { delete static_cast<sentencepiece::SentencePieceProcessor*>(processor); }
+void deepcart_spm_release(void* processor) {
+  delete static_cast<sentencepiece::SentencePieceProcessor*>(processor);
+}
 
 int deepcart_spm_size(void* processor) {
   return static_cast<sentencepiece::SentencePieceProcessor*>(processor)->GetPieceSize();
 }
 
-int deepcart_spm_unk(void* processor) { return static_cast<sentencepiece::SentencePieceProcessor*>(processor)->unk_id(); }
+int deepcart_spm_unk(void* processor) {
+  return static_cast<sentencepiece::SentencePieceProcessor*>(processor)->unk_id();
+}
 
 const char* deepcart_spm_piece(void* processor, int id, size_t* len) {
-  const std::string& piece = static_cast<sentencepiece::SentencePieceProcessor*>(processor)->IdToPiece(id);
+  const std::string& piece =
+      static_cast<sentencepiece::SentencePieceProcessor*>(processor)->IdToPiece(id);
   *len = piece.size();
   return piece.data();
 }
 
 int deepcart_spm_encode(void* processor, const char* text, size_t len,
-                        void (*emit)(void* ctx, int id, const char* piece, size_t piece_len), void* ctx,
-                        char** error) {
+                        void (*emit)(void* ctx, int id, const char* piece, size_t piece_len),
+                        void* ctx, char** error) {
   auto* sp = static_cast<sentencepiece::SentencePieceProcessor*>(processor);
   try {
     const auto spt = sp->EncodeAsImmutableProto(std::string(text, len));

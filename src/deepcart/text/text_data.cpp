@@ -423,8 +423,9 @@ TextSet read_text_set(const std::string& path, const TextColumns& columns,
                     ? read_jsonl(path, columns, label_names, group_col)
                     : read_csv(path, columns, label_names, group_col);
   if (set.texts.empty()) {
-    throw Error(path + ": no usable rows: expected texts" + std::string(columns.label.empty() ? "" : " with labels") +
-                ", found " + set.report.summary());
+    throw Error(path + ": no usable rows: expected texts" +
+                std::string(columns.label.empty() ? "" : " with labels") + ", found " +
+                set.report.summary());
   }
   return set;
 }

@@ -446,8 +446,7 @@ void Tokenizer::load_sentencepiece(const std::string& model_proto) {
   }
   if (sp->unk_id() != 0 || sp->size() < 1) {
     throw Error("tokenizer blob: expected a SentencePiece model with unk id 0, found unk id " +
-                std::to_string(sp->unk_id()) + " and " + std::to_string(sp->size()) +
-                " pieces");
+                std::to_string(sp->unk_id()) + " and " + std::to_string(sp->size()) + " pieces");
   }
   pieces_ = {"<pad>", "<unk>"};
   for (int id = 1; id < sp->size(); ++id) {

@@ -9,8 +9,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 
-#include "deepcart/text/encoder.h"
 #include "deepcart/core/dropout.h"
+#include "deepcart/text/encoder.h"
 
 namespace deepcart::text {
 

@@ -41,22 +41,30 @@ class ClassifierTask : public TrainTask {
  public:
   ClassifierTask(VisionNet model, ImageSet train, ImageSet valid, at::Tensor mean, at::Tensor std,
                  Augment augment, double smoothing)
-      : model_(std::move(model)), train_(std::move(train)), valid_(std::move(valid)),
-        mean_(on_device(mean)), std_(on_device(std)), augment_(augment), smoothing_(smoothing) {}
+      : model_(std::move(model)),
+        train_(std::move(train)),
+        valid_(std::move(valid)),
+        mean_(on_device(mean)),
+        std_(on_device(std)),
+        augment_(augment),
+        smoothing_(smoothing) {}
 
   torch::nn::Module& module() override { return *model_; }
   int64_t train_size() const override { return train_.size(); }
 
   at::Tensor loss(const at::Tensor& indices, std::mt19937_64& rng) override {
     // Augmented on the CPU (its random draws stay reproducible), then moved.
-    at::Tensor x = on_device(augment_batch(to_unit(train_.images.index_select(0, indices)), augment_, rng));
-    VisionOutput out = model_->forward(((x - mean_) / std_).contiguous(at::MemoryFormat::ChannelsLast));
+    at::Tensor x =
+        on_device(augment_batch(to_unit(train_.images.index_select(0, indices)), augment_, rng));
+    VisionOutput out =
+        model_->forward(((x - mean_) / std_).contiguous(at::MemoryFormat::ChannelsLast));
     at::Tensor loss = torch::nn::functional::cross_entropy(
         out.logits, on_device(train_.labels.index_select(0, indices)),
         torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_));
     if (out.attribute_logits.defined()) {
-      loss = loss + torch::binary_cross_entropy_with_logits(out.attribute_logits,
-                                                            on_device(train_.attributes.index_select(0, indices)));
+      loss =
+          loss + torch::binary_cross_entropy_with_logits(
+                     out.attribute_logits, on_device(train_.attributes.index_select(0, indices)));
     }
     return loss;
   }
@@ -80,9 +88,11 @@ class ClassifierTask : public TrainTask {
     model_->eval();
     std::vector<at::Tensor> probs, attrs;
     for (int64_t b = 0; b < valid_.size(); b += 500) {
-      VisionOutput out = model_->forward(normalise(on_device(valid_.images.slice(0, b, b + 500)), mean_, std_));
+      VisionOutput out =
+          model_->forward(normalise(on_device(valid_.images.slice(0, b, b + 500)), mean_, std_));
       probs.push_back(on_cpu(torch::softmax(out.logits.to(torch::kFloat), 1)));
-      if (out.attribute_logits.defined()) attrs.push_back(on_cpu(torch::sigmoid(out.attribute_logits.to(torch::kFloat))));
+      if (out.attribute_logits.defined())
+        attrs.push_back(on_cpu(torch::sigmoid(out.attribute_logits.to(torch::kFloat))));
     }
     model_->train(was_training);
     return {torch::cat(probs), attrs.empty() ? at::Tensor() : torch::cat(attrs)};
@@ -117,7 +127,8 @@ at::Tensor augment_batch(const at::Tensor& images, const Augment& a, std::mt1993
     }
     for (size_t g = 0; g < groups.size(); ++g) {
       if (groups[g].empty()) continue;
-      const int64_t dy = static_cast<int64_t>(g) / (2 * p + 1), dx = static_cast<int64_t>(g) % (2 * p + 1);
+      const int64_t dy = static_cast<int64_t>(g) / (2 * p + 1),
+                    dx = static_cast<int64_t>(g) % (2 * p + 1);
       at::Tensor idx = torch::tensor(groups[g], torch::kLong);
       out.index_copy_(0, idx, padded.index_select(0, idx).narrow(2, dy, h).narrow(3, dx, w));
     }
@@ -136,7 +147,8 @@ at::Tensor augment_batch(const at::Tensor& images, const Augment& a, std::mt1993
   }
   if (a.erase > 0) {
     std::bernoulli_distribution coin(a.erase);
-    std::uniform_int_distribution<int64_t> side_h(h / 8, h / 2), side_w(w / 8, w / 2), y0(0, h - 1), x0(0, w - 1);
+    std::uniform_int_distribution<int64_t> side_h(h / 8, h / 2), side_w(w / 8, w / 2), y0(0, h - 1),
+        x0(0, w - 1);
     if (out.data_ptr() == images.data_ptr()) out = out.clone();
     for (int64_t i = 0; i < b; ++i) {
       if (!coin(rng)) continue;
@@ -168,7 +180,8 @@ std::vector<float> tune_thresholds(const at::Tensor& probabilities, const at::Te
         fn += !predicted && actual;
       }
       const double f1 = f1_from_counts(tp, fp, fn);
-      if (f1 > best_f1 + 1e-12 || (std::abs(f1 - best_f1) <= 1e-12 && std::abs(t - 0.5f) < std::abs(best - 0.5f))) {
+      if (f1 > best_f1 + 1e-12 ||
+          (std::abs(f1 - best_f1) <= 1e-12 && std::abs(t - 0.5f) < std::abs(best - 0.5f))) {
         best_f1 = f1;
         best = t;
       }
@@ -201,14 +214,15 @@ VisionTrainOutput vision_train(const ImageSet& data, VisionTrainConfig config) {
   file.task = "vision";
   file.arch = options.arch;
   file.hparams = options;
-  file.meta = {{"classes", data.classes},
-               {"attributes", data.has_attributes() ? data.attribute_names : std::vector<std::string>{}},
-               {"mean", std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + channels)},
-               {"std", std::vector<float>(std.data_ptr<float>(), std.data_ptr<float>() + channels)},
-               {"augment", config.augment},
-               {"label_smoothing", config.label_smoothing},
-               {"valid_count", config.valid_count},
-               {"seed", config.train.seed}};
+  file.meta = {
+      {"classes", data.classes},
+      {"attributes", data.has_attributes() ? data.attribute_names : std::vector<std::string>{}},
+      {"mean", std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + channels)},
+      {"std", std::vector<float>(std.data_ptr<float>(), std.data_ptr<float>() + channels)},
+      {"augment", config.augment},
+      {"label_smoothing", config.label_smoothing},
+      {"valid_count", config.valid_count},
+      {"seed", config.train.seed}};
   if (config.train.monitor.empty()) config.train.monitor = "accuracy";
   ClassifierTask task(model, std::move(train), std::move(valid), mean, std, config.augment,
                       config.label_smoothing);
@@ -231,27 +245,32 @@ ImageClassifier::ImageClassifier(ModelFile file, bool fuse) : file_(std::move(fi
     check_hparams(file_.hparams, nlohmann::json(VisionOptions{}), "vision model");
     const auto o = file_.hparams.get<VisionOptions>();
     // Requests are resized to rows x cols: those bound the memory of every prediction.
-    if (o.channels != 1 && o.channels != 3) throw Error("hyper-parameter 'channels': expected 1 or 3, found " + std::to_string(o.channels));
+    if (o.channels != 1 && o.channels != 3)
+      throw Error("hyper-parameter 'channels': expected 1 or 3, found " +
+                  std::to_string(o.channels));
     if (o.rows < 1 || o.rows > 2048 || o.cols < 1 || o.cols > 2048) {
-      throw Error("hyper-parameters 'rows' and 'cols': expected 1 to 2048, found " + std::to_string(o.rows) + " x " +
-                  std::to_string(o.cols));
+      throw Error("hyper-parameters 'rows' and 'cols': expected 1 to 2048, found " +
+                  std::to_string(o.rows) + " x " + std::to_string(o.cols));
     }
     classes_ = file_.meta.at("classes").get<std::vector<std::string>>();
     attributes_ = file_.meta.value("attributes", std::vector<std::string>{});
     thresholds_ = file_.meta.value("thresholds", std::vector<float>(attributes_.size(), 0.5f));
     if (static_cast<int64_t>(classes_.size()) != o.classes || o.classes < 1) {
-      throw Error("metadata 'classes': " + std::to_string(classes_.size()) + " names for " + std::to_string(o.classes) +
-                  " classes");
+      throw Error("metadata 'classes': " + std::to_string(classes_.size()) + " names for " +
+                  std::to_string(o.classes) + " classes");
     }
-    if (static_cast<int64_t>(attributes_.size()) != o.attributes || thresholds_.size() != attributes_.size()) {
+    if (static_cast<int64_t>(attributes_.size()) != o.attributes ||
+        thresholds_.size() != attributes_.size()) {
       throw Error("metadata 'attributes': " + std::to_string(attributes_.size()) + " names and " +
-                  std::to_string(thresholds_.size()) + " thresholds for " + std::to_string(o.attributes) + " attributes");
+                  std::to_string(thresholds_.size()) + " thresholds for " +
+                  std::to_string(o.attributes) + " attributes");
     }
     const auto mean = file_.meta.at("mean").get<std::vector<float>>();
     const auto std = file_.meta.at("std").get<std::vector<float>>();
     if (static_cast<int64_t>(mean.size()) != o.channels || std.size() != mean.size()) {
-      throw Error("metadata 'mean' and 'std': expected " + std::to_string(o.channels) + " values each, found " +
-                  std::to_string(mean.size()) + " and " + std::to_string(std.size()));
+      throw Error("metadata 'mean' and 'std': expected " + std::to_string(o.channels) +
+                  " values each, found " + std::to_string(mean.size()) + " and " +
+                  std::to_string(std.size()));
     }
     model_ = VisionNet(o);
     file_.load_module("model/", *model_);
@@ -270,11 +289,12 @@ ImageClassifier ImageClassifier::load(const std::string& path) {
 
 void ImageClassifier::check_shape(const at::Tensor& images) const {
   const auto& o = model_->options();
-  if (images.dim() != 4 || images.size(1) != o.channels || images.size(2) != o.rows || images.size(3) != o.cols) {
+  if (images.dim() != 4 || images.size(1) != o.channels || images.size(2) != o.rows ||
+      images.size(3) != o.cols) {
     std::ostringstream got;
     got << images.sizes();
-    throw Error("images: expected (B, " + std::to_string(o.channels) + ", " + std::to_string(o.rows) + ", " +
-                std::to_string(o.cols) + "), found " + got.str());
+    throw Error("images: expected (B, " + std::to_string(o.channels) + ", " +
+                std::to_string(o.rows) + ", " + std::to_string(o.cols) + "), found " + got.str());
   }
 }
 
@@ -283,9 +303,11 @@ Prediction ImageClassifier::predict(const at::Tensor& images, int64_t batch) {
   c10::InferenceMode guard;
   std::vector<at::Tensor> probs, attrs;
   for (int64_t b = 0; b < images.size(0); b += batch) {
-    VisionOutput out = model_->forward(normalise(on_device(images.slice(0, b, b + batch)), mean_, std_));
+    VisionOutput out =
+        model_->forward(normalise(on_device(images.slice(0, b, b + batch)), mean_, std_));
     probs.push_back(on_cpu(torch::softmax(out.logits.to(torch::kFloat), 1)));
-    if (out.attribute_logits.defined()) attrs.push_back(on_cpu(torch::sigmoid(out.attribute_logits.to(torch::kFloat))));
+    if (out.attribute_logits.defined())
+      attrs.push_back(on_cpu(torch::sigmoid(out.attribute_logits.to(torch::kFloat))));
   }
   return {torch::cat(probs), attrs.empty() ? at::Tensor() : torch::cat(attrs)};
 }
@@ -296,7 +318,8 @@ at::Tensor ImageClassifier::embeddings(const at::Tensor& images, int64_t batch) 
   std::vector<at::Tensor> parts;
   for (int64_t b = 0; b < images.size(0); b += batch) {
     at::Tensor e = model_->embed(normalise(on_device(images.slice(0, b, b + batch)), mean_, std_));
-    parts.push_back(on_cpu(torch::nn::functional::normalize(e.to(torch::kFloat), torch::nn::functional::NormalizeFuncOptions().dim(1))));
+    parts.push_back(on_cpu(torch::nn::functional::normalize(
+        e.to(torch::kFloat), torch::nn::functional::NormalizeFuncOptions().dim(1))));
   }
   return torch::cat(parts);
 }
@@ -306,9 +329,11 @@ at::Tensor ImageClassifier::grad_cam(const at::Tensor& image, int64_t class_inde
   if (class_index < 0 || class_index >= static_cast<int64_t>(classes_.size())) {
     throw Error("grad-cam: class index " + std::to_string(class_index) + " out of range");
   }
-  at::Tensor map = model_->feature_map(normalise(on_device(image.slice(0, 0, 1)), mean_, std_)).detach().requires_grad_(true);
+  at::Tensor map = model_->feature_map(normalise(on_device(image.slice(0, 0, 1)), mean_, std_))
+                       .detach()
+                       .requires_grad_(true);
   at::Tensor score = model_->heads(map).logits[0][class_index];
-  at::Tensor grad = torch::autograd::grad({score}, {map})[0];                 // (1, F, h, w)
+  at::Tensor grad = torch::autograd::grad({score}, {map})[0];                  // (1, F, h, w)
   at::Tensor cam = torch::relu((grad.mean({2, 3}, true) * map).sum(1, true));  // (1, 1, h, w)
   cam = torch::nn::functional::interpolate(
       cam.detach(), torch::nn::functional::InterpolateFuncOptions()
@@ -325,14 +350,16 @@ nlohmann::json ImageClassifier::sheet(const Prediction& p, int64_t row, int64_t 
   auto [values, indices] = probs.topk(std::min<int64_t>(top, probs.size(0)));
   nlohmann::json ranked = nlohmann::json::array();
   for (int64_t i = 0; i < values.size(0); ++i) {
-    ranked.push_back({{"category", classes_[indices[i].item<int64_t>()]}, {"probability", values[i].item<float>()}});
+    ranked.push_back({{"category", classes_[indices[i].item<int64_t>()]},
+                      {"probability", values[i].item<float>()}});
   }
   nlohmann::json attributes = nlohmann::json::array();
   if (p.attribute_probabilities.defined()) {
     at::Tensor a = p.attribute_probabilities[row];
     std::vector<int64_t> order(attributes_.size());
     std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return a[x].item<float>() > a[y].item<float>(); });
+    std::sort(order.begin(), order.end(),
+              [&](int64_t x, int64_t y) { return a[x].item<float>() > a[y].item<float>(); });
     for (int64_t j : order) {
       const float confidence = a[j].item<float>();
       attributes.push_back({{"attribute", attributes_[j]},
@@ -349,11 +376,13 @@ nlohmann::json ImageClassifier::sheet(const Prediction& p, int64_t row, int64_t 
 
 VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test_in) {
   ImageSet test = test_in;
-  align_to(test, model.classes(), test.has_attributes() ? model.attributes() : test.attribute_names);
+  align_to(test, model.classes(),
+           test.has_attributes() ? model.attributes() : test.attribute_names);
   const int64_t classes = static_cast<int64_t>(model.classes().size());
   const auto t0 = std::chrono::steady_clock::now();
   Prediction prediction = model.predict(test.images);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto [confidence, predicted] = prediction.probabilities.max(1);
   VisionReport r;
   r.confusion.assign(classes, std::vector<int64_t>(classes, 0));
@@ -407,18 +436,25 @@ nlohmann::json VisionReport::to_json(const std::vector<std::string>& classes,
                                      const std::vector<std::string>& attributes) const {
   nlohmann::json per_class = nlohmann::json::array();
   for (size_t c = 0; c < classes.size(); ++c) {
-    per_class.push_back({{"class", classes[c]}, {"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}});
+    per_class.push_back(
+        {{"class", classes[c]}, {"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}});
   }
-  nlohmann::json out = {{"accuracy", accuracy}, {"macro_f1", macro_f1}, {"ece", ece},
+  nlohmann::json out = {{"accuracy", accuracy},
+                        {"macro_f1", macro_f1},
+                        {"ece", ece},
                         {"images_per_second", images_per_second},
-                        {"per_class", per_class}, {"confusion", confusion}};
+                        {"per_class", per_class},
+                        {"confusion", confusion}};
   if (has_attributes) {
     nlohmann::json per_attribute = nlohmann::json::array();
     for (size_t j = 0; j < attributes.size(); ++j) {
-      per_attribute.push_back({{"attribute", attributes[j]}, {"ap", attribute_ap[j]}, {"f1", attribute_f1[j]}});
+      per_attribute.push_back(
+          {{"attribute", attributes[j]}, {"ap", attribute_ap[j]}, {"f1", attribute_f1[j]}});
     }
-    out["attributes"] = {{"map", attribute_map}, {"micro_f1", attribute_micro_f1},
-                         {"macro_f1", attribute_macro_f1}, {"per_attribute", per_attribute}};
+    out["attributes"] = {{"map", attribute_map},
+                         {"micro_f1", attribute_micro_f1},
+                         {"macro_f1", attribute_macro_f1},
+                         {"per_attribute", per_attribute}};
   }
   return out;
 }

@@ -86,8 +86,8 @@ class ImageClassifier {
 
 struct VisionReport {
   double accuracy = 0, macro_f1 = 0, ece = 0;
-  double images_per_second = 0;  // inference throughput of the evaluation pass
-  std::vector<double> precision, recall, f1;  // per class
+  double images_per_second = 0;                 // inference throughput of the evaluation pass
+  std::vector<double> precision, recall, f1;    // per class
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
   // Attributes (when the model has them): mean average precision, and F1 at the tuned thresholds.
   bool has_attributes = false;

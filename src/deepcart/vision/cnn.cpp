@@ -8,16 +8,19 @@ namespace deepcart::vision {
 
 CnnImpl::CnnImpl(const VisionOptions& o) : hidden_(o.hidden) {
   if (o.rows % 4 != 0 || o.cols % 4 != 0) {
-    throw Error("cnn: image rows and columns must be divisible by 4, found " + std::to_string(o.rows) +
-                "x" + std::to_string(o.cols));
+    throw Error("cnn: image rows and columns must be divisible by 4, found " +
+                std::to_string(o.rows) + "x" + std::to_string(o.cols));
   }
   using torch::nn::Conv2dOptions;
-  conv1_ = register_module("conv1", torch::nn::Conv2d(Conv2dOptions(o.channels, o.width, 3).padding(1).bias(false)));
+  conv1_ = register_module(
+      "conv1", torch::nn::Conv2d(Conv2dOptions(o.channels, o.width, 3).padding(1).bias(false)));
   bn1_ = register_module("bn1", torch::nn::BatchNorm2d(o.width));
-  conv2_ = register_module("conv2", torch::nn::Conv2d(Conv2dOptions(o.width, 2 * o.width, 3).padding(1).bias(false)));
+  conv2_ = register_module(
+      "conv2", torch::nn::Conv2d(Conv2dOptions(o.width, 2 * o.width, 3).padding(1).bias(false)));
   bn2_ = register_module("bn2", torch::nn::BatchNorm2d(2 * o.width));
   dropout_ = register_module("dropout", Dropout(o.dropout));
-  fc_ = register_module("fc", torch::nn::Linear(2 * o.width * (o.rows / 4) * (o.cols / 4), o.hidden));
+  fc_ =
+      register_module("fc", torch::nn::Linear(2 * o.width * (o.rows / 4) * (o.cols / 4), o.hidden));
 }
 
 void CnnImpl::fuse_batchnorm() {

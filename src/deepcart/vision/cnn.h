@@ -5,8 +5,8 @@
 
 #include <torch/nn/modules/linear.h>
 
-#include "deepcart/vision/backbone.h"
 #include "deepcart/core/dropout.h"
+#include "deepcart/vision/backbone.h"
 
 namespace deepcart::vision {
 

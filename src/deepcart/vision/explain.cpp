@@ -23,9 +23,11 @@ data::Image render_heatmap(const at::Tensor& image, const at::Tensor& cam, int m
   const int64_t scale = std::max<int64_t>(1, (min_side + std::max(h, w) - 1) / std::max(h, w));
   const int64_t sh = h * scale, sw = w * scale, gap = scale;
   // Nearest-neighbour enlargement keeps the pixels of small product images crisp.
-  at::Tensor rgb = (c == 1 ? image.expand({3, h, w}) : image).to(torch::kFloat) / 255.0;  // (3, H, W)
-  rgb = rgb.repeat_interleave(scale, 1).repeat_interleave(scale, 2);                        // (3, sH, sW)
-  at::Tensor heat = cam.to(torch::kFloat).repeat_interleave(scale, 0).repeat_interleave(scale, 1).contiguous();
+  at::Tensor rgb =
+      (c == 1 ? image.expand({3, h, w}) : image).to(torch::kFloat) / 255.0;  // (3, H, W)
+  rgb = rgb.repeat_interleave(scale, 1).repeat_interleave(scale, 2);         // (3, sH, sW)
+  at::Tensor heat =
+      cam.to(torch::kFloat).repeat_interleave(scale, 0).repeat_interleave(scale, 1).contiguous();
   auto photo = rgb.accessor<float, 3>();
   auto hot = heat.accessor<float, 2>();
   data::Image out;
@@ -41,7 +43,8 @@ data::Image render_heatmap(const at::Tensor& image, const at::Tensor& cam, int m
         const float p = photo[k][y][x];
         const float blended = 0.55f * p + 0.45f * colour[k];
         out.pixels[(y * out.width + x) * 3 + k] = static_cast<uint8_t>(std::lround(255 * p));
-        out.pixels[(y * out.width + sw + gap + x) * 3 + k] = static_cast<uint8_t>(std::lround(255 * blended));
+        out.pixels[(y * out.width + sw + gap + x) * 3 + k] =
+            static_cast<uint8_t>(std::lround(255 * blended));
       }
     }
   }

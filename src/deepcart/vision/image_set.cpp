@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 bool is_image_name(const fs::path& p) {
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
@@ -49,7 +50,8 @@ ImageSet decode_entries(const std::vector<Entry>& entries, bool with_attributes,
   if (o.channels != 1 && o.channels != 3) {
     throw Error("--channels: expected 1 or 3, found " + std::to_string(o.channels));
   }
-  if (o.size < 8 || o.size > 1024) throw Error("--size: expected 8 to 1024, found " + std::to_string(o.size));
+  if (o.size < 8 || o.size > 1024)
+    throw Error("--size: expected 8 to 1024, found " + std::to_string(o.size));
   ImageSet set;
   std::set<std::string> classes, attributes;
   for (const auto& e : entries) {
@@ -59,13 +61,16 @@ ImageSet decode_entries(const std::vector<Entry>& entries, bool with_attributes,
   set.classes.assign(classes.begin(), classes.end());
   if (with_attributes) set.attribute_names.assign(attributes.begin(), attributes.end());
   std::map<std::string, int64_t> class_index, attribute_index;
-  for (size_t i = 0; i < set.classes.size(); ++i) class_index[set.classes[i]] = static_cast<int64_t>(i);
-  for (size_t i = 0; i < set.attribute_names.size(); ++i) attribute_index[set.attribute_names[i]] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < set.classes.size(); ++i)
+    class_index[set.classes[i]] = static_cast<int64_t>(i);
+  for (size_t i = 0; i < set.attribute_names.size(); ++i)
+    attribute_index[set.attribute_names[i]] = static_cast<int64_t>(i);
 
   const int64_t n = static_cast<int64_t>(entries.size());
   set.images = torch::empty({n, o.channels, o.size, o.size}, torch::kUInt8);
   set.labels = torch::empty({n}, torch::kLong);
-  if (with_attributes) set.attributes = torch::zeros({n, static_cast<int64_t>(set.attribute_names.size())});
+  if (with_attributes)
+    set.attributes = torch::zeros({n, static_cast<int64_t>(set.attribute_names.size())});
   // Decoding dominates; images are independent, so decode them on every core.
   std::vector<std::string> errors(entries.size());
   at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
@@ -107,7 +112,8 @@ ImageSet from_folder(const std::string& root, const ImageSourceOptions& o) {
     std::sort(files.begin(), files.end());
     for (const auto& f : files) entries.push_back({f.string(), folder.filename().string(), {}});
   }
-  if (folders.empty()) throw Error(root + ": expected one sub-folder of images per category, found none");
+  if (folders.empty())
+    throw Error(root + ": expected one sub-folder of images per category, found none");
   return decode_entries(entries, false, o, root);
 }
 
@@ -128,7 +134,8 @@ ImageSet from_manifest(const std::string& path, const ImageSourceOptions& o) {
     if (e.path.empty()) throw Error(csv.location(csv.record_line(), path_col + 1) + ": empty path");
     if (fs::path(e.path).is_relative()) e.path = (base / e.path).string();
     e.category = fields[category_col];
-    if (e.category.empty()) throw Error(csv.location(csv.record_line(), category_col + 1) + ": empty category");
+    if (e.category.empty())
+      throw Error(csv.location(csv.record_line(), category_col + 1) + ": empty category");
     if (attributes_col >= 0) e.attributes = split_attributes(fields[attributes_col]);
     entries.push_back(std::move(e));
   }
@@ -137,22 +144,28 @@ ImageSet from_manifest(const std::string& path, const ImageSourceOptions& o) {
 
 }  // namespace
 
-ImageSet load_image_set(const std::string& source, const std::string& split, const ImageSourceOptions& o) {
+ImageSet load_image_set(const std::string& source, const std::string& split,
+                        const ImageSourceOptions& o) {
   if (source == "fashion-mnist") {
     data::IdxImages idx = data::fashion_mnist(split);
     ImageSet set;
-    set.images = torch::from_blob(idx.pixels.data(), {idx.count, 1, idx.rows, idx.cols}, torch::kUInt8).clone();
+    set.images =
+        torch::from_blob(idx.pixels.data(), {idx.count, 1, idx.rows, idx.cols}, torch::kUInt8)
+            .clone();
     set.labels = torch::from_blob(idx.labels.data(), {idx.count}, torch::kUInt8).to(torch::kLong);
     set.classes = data::fashion_mnist_classes();
     set.ids.reserve(idx.count);
-    for (int64_t i = 0; i < idx.count; ++i) set.ids.push_back("fashion-mnist:" + split + ":" + std::to_string(i));
+    for (int64_t i = 0; i < idx.count; ++i)
+      set.ids.push_back("fashion-mnist:" + split + ":" + std::to_string(i));
     return set;
   }
   std::error_code ec;
   if (fs::is_directory(source, ec)) return from_folder(source, o);
   if (fs::is_regular_file(source, ec)) return from_manifest(source, o);
-  throw Error("--data: expected fashion-mnist, a folder of category sub-folders or a CSV manifest, found '" +
-              source + "' (no such file or folder)");
+  throw Error(
+      "--data: expected fashion-mnist, a folder of category sub-folders or a CSV manifest, found "
+      "'" +
+      source + "' (no such file or folder)");
 }
 
 ImageSet subset(const ImageSet& set, const at::Tensor& indices) {
@@ -197,9 +210,11 @@ void align_to(ImageSet& set, const std::vector<std::string>& classes,
   if (set.attribute_names != attribute_names) {
     at::Tensor aligned = torch::zeros({set.size(), static_cast<int64_t>(attribute_names.size())});
     for (size_t j = 0; j < attribute_names.size(); ++j) {
-      auto it = std::find(set.attribute_names.begin(), set.attribute_names.end(), attribute_names[j]);
+      auto it =
+          std::find(set.attribute_names.begin(), set.attribute_names.end(), attribute_names[j]);
       if (it != set.attribute_names.end() && set.attributes.defined()) {
-        aligned.select(1, static_cast<int64_t>(j)).copy_(set.attributes.select(1, it - set.attribute_names.begin()));
+        aligned.select(1, static_cast<int64_t>(j))
+            .copy_(set.attributes.select(1, it - set.attribute_names.begin()));
       }
     }
     set.attributes = attribute_names.empty() ? at::Tensor() : aligned;
@@ -216,7 +231,8 @@ at::Tensor image_tensor(const data::Image& image, int64_t channels, int64_t rows
   return torch::from_blob(converted.pixels.data(), {rows, cols, channels}, torch::kUInt8)
       .permute({2, 0, 1})
       .unsqueeze(0)
-      .clone(at::MemoryFormat::Contiguous);  // a copy: for one channel the permute is already contiguous
+      .clone(at::MemoryFormat::Contiguous);  // a copy: for one channel the permute is already
+                                             // contiguous
 }
 
 at::Tensor read_query_image(const std::string& ref, int64_t channels, int64_t rows, int64_t cols,
@@ -224,7 +240,8 @@ at::Tensor read_query_image(const std::string& ref, int64_t channels, int64_t ro
   const std::string prefix = "fashion-mnist:";
   if (ref.rfind(prefix, 0) == 0) {
     const size_t colon = ref.find(':', prefix.size());
-    const std::string split = ref.substr(prefix.size(), colon == std::string::npos ? 0 : colon - prefix.size());
+    const std::string split =
+        ref.substr(prefix.size(), colon == std::string::npos ? 0 : colon - prefix.size());
     int64_t row = -1;
     try {
       if (colon != std::string::npos) row = std::stoll(ref.substr(colon + 1));

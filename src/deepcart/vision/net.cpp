@@ -18,9 +18,11 @@ VisionNetImpl::VisionNetImpl(const VisionOptions& o) : options_(o) {
   }
   if (o.classes < 1) throw Error("vision: expected at least one category");
   dropout_ = register_module("dropout", Dropout(o.dropout));
-  classifier_ = register_module("classifier", torch::nn::Linear(backbone_->embedding_size(), o.classes));
+  classifier_ =
+      register_module("classifier", torch::nn::Linear(backbone_->embedding_size(), o.classes));
   if (o.attributes > 0) {
-    attributes_ = register_module("attributes", torch::nn::Linear(backbone_->embedding_size(), o.attributes));
+    attributes_ =
+        register_module("attributes", torch::nn::Linear(backbone_->embedding_size(), o.attributes));
   }
   use_channels_last();
 }

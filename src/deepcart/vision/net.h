@@ -6,14 +6,14 @@
 
 #include <torch/nn/modules/linear.h>
 
-#include "deepcart/vision/backbone.h"
 #include "deepcart/core/dropout.h"
+#include "deepcart/vision/backbone.h"
 
 namespace deepcart::vision {
 
 struct VisionOutput {
-  at::Tensor logits;             // (B, classes)
-  at::Tensor attribute_logits;   // (B, attributes); undefined without an attribute head
+  at::Tensor logits;            // (B, classes)
+  at::Tensor attribute_logits;  // (B, attributes); undefined without an attribute head
 };
 
 class VisionNetImpl : public torch::nn::Module {

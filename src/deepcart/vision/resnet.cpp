@@ -8,7 +8,8 @@ namespace deepcart::vision {
 namespace {
 
 torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
 }
 
 }  // namespace
@@ -20,7 +21,8 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t in, int64_t out, int64_t stride) {
   bn2_ = register_module("bn2", torch::nn::BatchNorm2d(out));
   if (stride != 1 || in != out) {
     shortcut_ = register_module(
-        "shortcut", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
+        "shortcut",
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
     shortcut_bn_ = register_module("shortcut_bn", torch::nn::BatchNorm2d(out));
   }
   // Zero-initialised last BatchNorm scale: each block starts as the identity, which trains
@@ -52,8 +54,8 @@ at::Tensor ResidualBlockImpl::forward(const at::Tensor& x) {
 
 ResNetImpl::ResNetImpl(const VisionOptions& o) : large_(std::min(o.rows, o.cols) >= 64) {
   if (o.width < 1 || o.depth < 1) {
-    throw Error("resnet: width and depth must be at least 1, found width " + std::to_string(o.width) +
-                ", depth " + std::to_string(o.depth));
+    throw Error("resnet: width and depth must be at least 1, found width " +
+                std::to_string(o.width) + ", depth " + std::to_string(o.depth));
   }
   stem_ = register_module("stem", conv3x3(o.channels, o.width, large_ ? 2 : 1));
   stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(o.width));

@@ -10,7 +10,8 @@
 namespace deepcart::vision {
 std::string model_fingerprint(const ModelFile& file) {
   const at::Tensor& w = file.tensor("model/classifier.weight").contiguous();
-  return sha256_hex(std::string(static_cast<const char*>(w.data_ptr()), w.numel() * w.element_size()));
+  return sha256_hex(
+      std::string(static_cast<const char*>(w.data_ptr()), w.numel() * w.element_size()));
 }
 
 LookAlikeIndex::~LookAlikeIndex() = default;
@@ -57,11 +58,12 @@ LookAlikeIndex LookAlikeIndex::load(const std::string& path) {
     const auto classes = static_cast<int64_t>(index.classes_.size());
     for (int64_t i = 0; i < n; ++i) {
       if (label[i] < 0 || label[i] >= classes) {
-        throw Error("tensor 'labels': entry " + std::to_string(i) + " is class " + std::to_string(label[i]) +
-                    ", expected 0 to " + std::to_string(classes - 1));
+        throw Error("tensor 'labels': entry " + std::to_string(i) + " is class " +
+                    std::to_string(label[i]) + ", expected 0 to " + std::to_string(classes - 1));
       }
     }
-    if (n == 0 || index.embeddings_.size(1) == 0) throw Error("tensor 'embeddings': the catalogue is empty");
+    if (n == 0 || index.embeddings_.size(1) == 0)
+      throw Error("tensor 'embeddings': the catalogue is empty");
     index.rebuild();
   });
   return index;
@@ -85,8 +87,8 @@ void LookAlikeIndex::rebuild() {
   faiss_->add(size(), e.data_ptr<float>());
 }
 
-std::vector<std::vector<Neighbour>> LookAlikeIndex::search(const at::Tensor& queries, int64_t k,
-                                                           const std::vector<int64_t>& exclude) const {
+std::vector<std::vector<Neighbour>> LookAlikeIndex::search(
+    const at::Tensor& queries, int64_t k, const std::vector<int64_t>& exclude) const {
   if (k < 1) throw Error("--k: expected at least 1, found " + std::to_string(k));
   if (queries.dim() != 2 || queries.size(1) != embeddings_.size(1)) {
     throw Error("look-alike search: query embeddings of size " + std::to_string(queries.size(-1)) +
@@ -104,7 +106,8 @@ std::vector<std::vector<Neighbour>> LookAlikeIndex::search(const at::Tensor& que
                    reinterpret_cast<faiss::Index::idx_t*>(items.data_ptr<int64_t>()));
   } else {
     c10::InferenceMode guard;
-    std::tie(scores, items) = torch::matmul(queries.to(torch::kFloat), embeddings_.t()).topk(want, 1);
+    std::tie(scores, items) =
+        torch::matmul(queries.to(torch::kFloat), embeddings_.t()).topk(want, 1);
   }
   auto s = scores.accessor<float, 2>();
   auto it = items.accessor<int64_t, 2>();
