@@ -74,8 +74,10 @@ using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 NamedTensors snapshot(const torch::nn::Module& module) {
   NamedTensors out;
-  for (const auto& p : module.named_parameters(true)) out.emplace_back(p.key(), p.value().detach().clone());
-  for (const auto& b : module.named_buffers(true)) out.emplace_back(b.key(), b.value().detach().clone());
+  for (const auto& p : module.named_parameters(true))
+    out.emplace_back(p.key(), p.value().detach().clone());
+  for (const auto& b : module.named_buffers(true))
+    out.emplace_back(b.key(), b.value().detach().clone());
   return out;
 }
 
@@ -88,7 +90,7 @@ void restore(torch::nn::Module& module, const NamedTensors& saved) {
 
 // Where training stands; everything a checkpoint needs besides tensors.
 struct LoopState {
-  int epoch = 0;  // 0-based epoch in progress
+  int epoch = 0;     // 0-based epoch in progress
   int64_t step = 0;  // steps done in that epoch
   int64_t global_step = 0;
   double loss_sum = 0.0;
@@ -100,9 +102,15 @@ struct LoopState {
   std::vector<nlohmann::json> history;
 
   nlohmann::json to_json() const {
-    return {{"epoch", epoch},           {"step", step},           {"global_step", global_step},
-            {"loss_sum", loss_sum},     {"loss_count", loss_count}, {"best", best},
-            {"has_best", has_best},     {"best_epoch", best_epoch}, {"bad_epochs", bad_epochs},
+    return {{"epoch", epoch},
+            {"step", step},
+            {"global_step", global_step},
+            {"loss_sum", loss_sum},
+            {"loss_count", loss_count},
+            {"best", best},
+            {"has_best", has_best},
+            {"best_epoch", best_epoch},
+            {"bad_epochs", bad_epochs},
             {"history", history}};
   }
   static LoopState from_json(const nlohmann::json& j) {
@@ -135,12 +143,14 @@ at::Tensor epoch_permutation(int64_t n, uint64_t seed, int epoch) {
 // one step together are the examples one process would take with world x batch_size.
 at::Tensor shard_of(const at::Tensor& order, int rank, int world, int64_t per_rank) {
   if (world == 1) return order;
-  at::Tensor picks = torch::arange(rank, per_rank * world, world, torch::kLong).remainder(order.size(0));
+  at::Tensor picks =
+      torch::arange(rank, per_rank * world, world, torch::kLong).remainder(order.size(0));
   return order.index_select(0, picks);
 }
 
 // Validation metrics averaged over the ranks, weighted by the examples each validated.
-std::map<std::string, double> reduce_metrics(DataParallel& par, const std::map<std::string, double>& metrics,
+std::map<std::string, double> reduce_metrics(DataParallel& par,
+                                             const std::map<std::string, double>& metrics,
                                              double weight) {
   std::vector<double> values;
   for (const auto& m : metrics) values.push_back(m.second * weight);
@@ -148,7 +158,8 @@ std::map<std::string, double> reduce_metrics(DataParallel& par, const std::map<s
   values.push_back(static_cast<double>(metrics.size()));
   par.sum(values);
   if (values.back() != static_cast<double>(metrics.size() * par.world_size())) {
-    throw Error("rank " + std::to_string(par.rank()) + ": the ranks returned different validation metrics");
+    throw Error("rank " + std::to_string(par.rank()) +
+                ": the ranks returned different validation metrics");
   }
   const double total = values[values.size() - 2];
   std::map<std::string, double> out;
@@ -161,7 +172,8 @@ std::map<std::string, double> reduce_metrics(DataParallel& par, const std::map<s
 // every step: the ranks draw different masks, and a resumed run draws what an uninterrupted
 // one would, with no per-rank generator state to save.
 uint64_t step_seed(uint64_t seed, int epoch, int64_t step, int rank) {
-  uint64_t x = seed ^ (static_cast<uint64_t>(epoch) << 48) ^ (static_cast<uint64_t>(step) << 8) ^ static_cast<uint64_t>(rank);
+  uint64_t x = seed ^ (static_cast<uint64_t>(epoch) << 48) ^ (static_cast<uint64_t>(step) << 8) ^
+               static_cast<uint64_t>(rank);
   x += 0x9e3779b97f4a7c15ULL;  // splitmix64's finaliser
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
@@ -175,7 +187,400 @@ std::string format_metrics(const std::map<std::string, double>& metrics) {
   return out.str();
 }
 
+// One call of Trainer::fit: the state of a training run and its steps, in the order fit() takes
+// them.
+class FitRun {
+ public:
+  FitRun(const Trainer& trainer, const TrainOptions& options, TrainTask& task,
+         const ModelFile& base)
+      : trainer_(trainer),
+        o_(options),
+        task_(task),
+        base_(base),
+        module_(task.module()),
+        device_(context_device()),
+        par_(options.parallel.get()),
+        rank_(par_ ? par_->rank() : 0),
+        world_(par_ ? par_->world_size() : 1),
+        primary_(rank_ == 0),
+        progress_(options.quiet || rank_ != 0) {
+    // The weights move to the device before the optimiser sees them; its state follows them.
+    module_.to(device_);
+    optimizer_ = make_optimizer(o_, module_.parameters());
+    parameters_ = module_.parameters();
+    n_ = task.train_size();
+    if (n_ < 1) throw Error("no training examples");
+    per_rank_ = (n_ + world_ - 1) / world_;
+    steps_per_epoch_ = (per_rank_ + o_.batch_size - 1) / o_.batch_size;
+    bytes_before_ = par_ ? par_->bytes_reduced() : 0;
+  }
+
+  // --resume: weights, optimiser, generator and loop state from a checkpoint of this run.
+  void resume() {
+    if (o_.resume.empty()) return;
+    ModelFile ck = model_file_read(o_.resume, base_.task);
+    check_resumable(ck);
+    // A checkpoint is a file like any other: what it holds is checked and refused by name.
+    ck.checked_load([&] {
+      ck.load_module("model/", module_);
+      auto blob_it = ck.blobs.find("optimizer");
+      if (blob_it == ck.blobs.end()) throw Error("no optimizer state in the checkpoint");
+      torch::serialize::InputArchive archive;
+      std::istringstream blob(blob_it->second);
+      archive.load_from(blob, device_);
+      optimizer_->load(archive);
+      {
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_state(ck.tensor("rng/torch"));
+      }
+      st_ = LoopState::from_json(ck.state.at("loop"));
+    });
+    const int ck_world = ck.state.value("world_size", 1);
+    if (st_.step > 0 && ck_world != world_) {
+      throw Error(o_.resume + ": written by a " + std::to_string(ck_world) +
+                  "-worker run in the middle of epoch " + std::to_string(st_.epoch + 1) +
+                  ": resume it with " + std::to_string(ck_world) + " worker(s), not " +
+                  std::to_string(world_));
+    }
+    if (st_.has_best) {
+      for (const auto& [name, value] : ck.tensors) {
+        if (name.rfind("best/", 0) == 0)
+          best_weights_.emplace_back(name.substr(5), value.to(device_, false, true));
+      }
+    }
+  }
+
+  // Data-parallel runs: every rank starts from rank 0's weights (and its checkpoint, when
+  // resuming), and the task learns whether it validates a share.
+  void start_ranks_together() {
+    if (!par_) return;
+    std::vector<at::Tensor> state = parameters_;
+    for (const auto& b : module_.buffers()) state.push_back(b);
+    {
+      torch::NoGradGuard no_grad;
+      par_->broadcast(state);
+    }
+    sharded_validation_ = task_.shard_validation(rank_, world_);
+  }
+
+  // The clocks start once the run is set up: resuming and opening the log are not timed.
+  void start_clock() { t0_ = last_checkpoint_ = epoch_start_ = Clock::now(); }
+
+  void open_metrics_log() {
+    if (o_.metrics_log.empty() || !primary_) return;
+    log_.open(o_.metrics_log, o_.resume.empty() ? std::ios::trunc : std::ios::app);
+    if (!log_) throw Error(o_.metrics_log + ": cannot open metrics log for writing");
+  }
+
+  bool epochs_left() const { return st_.epoch < o_.epochs && !stop_; }
+
+  void train_epoch() {
+    const at::Tensor order =
+        shard_of(epoch_permutation(n_, o_.seed, st_.epoch), rank_, world_, per_rank_);
+    module_.train();
+    progress_.start_epoch(st_.epoch + 1, o_.epochs, steps_per_epoch_, st_.step);
+    for (; st_.step < steps_per_epoch_; ++st_.step) {
+      const int64_t begin = st_.step * o_.batch_size;
+      train_step(order.slice(0, begin, std::min(order.size(0), begin + o_.batch_size)));
+    }
+  }
+
+  std::map<std::string, double> validate() {
+    torch::NoGradGuard no_grad;
+    module_.eval();
+    AutocastScope autocast;
+    std::map<std::string, double> metrics = task_.validate();
+    if (par_) {
+      metrics =
+          reduce_metrics(*par_, metrics, sharded_validation_ ? task_.validation_weight() : 1.0);
+    }
+    module_.train();
+    return metrics;
+  }
+
+  // Records the epoch (history, metrics log, progress line), keeps the best weights and decides
+  // on early stopping; then moves on to the next epoch.
+  void end_epoch(const std::map<std::string, double>& metrics) {
+    const double epoch_seconds = seconds_since(epoch_start_);
+    const double train_loss = st_.loss_count ? st_.loss_sum / st_.loss_count : 0.0;
+    nlohmann::json record = {{"epoch", st_.epoch + 1},
+                             {"train_loss", train_loss},
+                             {"lr", trainer_.lr_at(st_.global_step - 1, steps_per_epoch_)},
+                             {"seconds", epoch_seconds}};
+    for (const auto& [name, value] : metrics) record["val_" + name] = value;
+    if (!o_.monitor.empty()) {
+      track_best(metrics);
+      record["best_epoch"] = st_.best_epoch;
+    }
+    st_.history.push_back(record);
+    if (log_) log_ << record.dump() << "\n" << std::flush;
+    progress_.end_epoch("epoch " + std::to_string(st_.epoch + 1) + "/" + std::to_string(o_.epochs) +
+                        "  train loss " + std::to_string(train_loss).substr(0, 7) +
+                        (metrics.empty() ? "" : "  valid") + format_metrics(metrics) + "  (" +
+                        std::to_string(epoch_seconds).substr(0, 5) + " s)" +
+                        (stop_ ? "  early stop" : ""));
+    ++st_.epoch;
+    st_.step = 0;
+    st_.loss_sum = 0;
+    st_.loss_count = 0;
+    epoch_start_ = std::chrono::steady_clock::now();
+  }
+
+  // The checkpoint holds the last weights (what --resume continues from), then the module gets
+  // the best ones back.
+  TrainResult finish() {
+    write_checkpoint();
+    if (!best_weights_.empty()) restore(module_, best_weights_);
+    TrainResult result;
+    result.stopped_early = stopped_early_;
+    result.seconds = seconds_since(t0_);
+    result.examples_per_second = result.seconds > 0 ? examples_seen_ / result.seconds : 0.0;
+    result.step_seconds = step_seconds_;
+    result.train_examples_per_second = step_seconds_ > 0 ? examples_seen_ / step_seconds_ : 0.0;
+    result.workers = world_;
+    result.threads = context_threads();
+    result.allreduce_seconds = allreduce_seconds_;
+    result.allreduce_bytes_per_step =
+        par_ && steps_run_ > 0 ? (par_->bytes_reduced() - bytes_before_) / steps_run_ : 0;
+    result.epochs_run = st_.epoch;
+    result.best_epoch = st_.best_epoch;
+    result.history = st_.history;
+    const nlohmann::json& chosen =
+        st_.best_epoch > 0 ? st_.history.at(st_.best_epoch - 1) : st_.history.back();
+    for (const auto& [key, value] : chosen.items()) {
+      if (key.rfind("val_", 0) == 0) result.best_metrics[key.substr(4)] = value.get<double>();
+    }
+    return result;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+  }
+
+  void check_resumable(const ModelFile& ck) const {
+    if (!ck.checkpoint)
+      throw Error(o_.resume + ": is a final model, not a checkpoint: cannot resume");
+    if (ck.arch != base_.arch) {
+      throw Error(o_.resume + ": checkpoint of a '" + ck.arch + "' model: expected '" + base_.arch +
+                  "'");
+    }
+    if (ck.hparams != base_.hparams) {
+      std::string differ;
+      for (const auto& [key, value] : base_.hparams.items()) {
+        if (!ck.hparams.contains(key) || ck.hparams[key] != value)
+          differ += (differ.empty() ? "" : ", ") + key;
+      }
+      throw Error(o_.resume + ": checkpoint hyper-parameters differ from this run's: " + differ +
+                  " (checkpoint " + ck.hparams.dump() + ")");
+    }
+  }
+
+  // One optimiser step on `indices`; a stop signal ends the run here with a checkpoint.
+  void train_step(const at::Tensor& indices) {
+    const auto step_start = Clock::now();
+    std::vector<uint64_t> words{o_.seed, static_cast<uint64_t>(st_.epoch),
+                                static_cast<uint64_t>(st_.step)};
+    if (par_) {
+      words.push_back(static_cast<uint64_t>(rank_));
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_current_seed(step_seed(o_.seed, st_.epoch, st_.step, rank_));
+    }
+    std::seed_seq seq(words.begin(), words.end());
+    std::mt19937_64 rng(seq);
+    const double lr = trainer_.lr_at(st_.global_step, steps_per_epoch_);
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+    optimizer_->zero_grad();
+    at::Tensor loss;
+    {
+      AutocastScope autocast;  // --precision bf16: the forward pass only, as in PyTorch
+      loss = task_.loss(indices, rng);
+    }
+    double value = loss.item<double>();
+    int64_t count = indices.size(0);
+    // Read once, before the exchange: in a distributed run the ranks then agree to stop at
+    // the same step, whichever of them got the signal.
+    bool stop_now = g_stop_signal != 0;
+    if (!par_ && !std::isfinite(value)) throw non_finite(value);
+    loss.backward();
+    if (par_) {
+      std::vector<double> scalars{value * static_cast<double>(count), static_cast<double>(count),
+                                  stop_now ? 1.0 : 0.0};
+      const auto reduce_start = Clock::now();
+      par_->average_gradients(parameters_, scalars);
+      allreduce_seconds_ += seconds_since(reduce_start);
+      value = scalars[0] / scalars[1];
+      count = static_cast<int64_t>(scalars[1]);
+      stop_now = scalars[2] > 0;
+      if (!std::isfinite(value)) throw non_finite(value);
+    }
+    if (o_.clip_norm > 0) torch::nn::utils::clip_grad_norm_(parameters_, o_.clip_norm);
+    optimizer_->step();
+    if (!par_)
+      stop_now = g_stop_signal != 0;  // one process: a signal during this step stops after it
+    ++steps_run_;
+    st_.loss_sum += value * static_cast<double>(count);
+    st_.loss_count += count;
+    examples_seen_ += count;
+    ++st_.global_step;
+    step_seconds_ += seconds_since(step_start);
+    progress_.step(st_.step + 1, st_.loss_sum / st_.loss_count);
+    if (stop_now) stop_with_checkpoint();
+    checkpoint_if_due();
+  }
+
+  Error non_finite(double value) const {
+    return Error("loss is " + std::to_string(value) + " at epoch " + std::to_string(st_.epoch + 1) +
+                 " step " + std::to_string(st_.step + 1) + ": lower --lr or set --clip");
+  }
+
+  [[noreturn]] void stop_with_checkpoint() {
+    const int sig = g_stop_signal != 0 ? g_stop_signal : SIGINT;
+    const std::string why = g_stop_signal != 0 ? "interrupted by " + std::string(strsignal(sig))
+                                               : "stopped: another worker was interrupted";
+    ++st_.step;  // this step is done; resume starts at the next one
+    if (o_.checkpoint_path.empty())
+      throw Interrupted(why + " (no --checkpoint path, nothing saved)", "", sig);
+    write_checkpoint();
+    throw Interrupted(
+        why + " at epoch " + std::to_string(st_.epoch + 1) + " step " + std::to_string(st_.step) +
+            "; checkpoint " + (primary_ ? "written to " : "written by rank 0 to ") +
+            o_.checkpoint_path + " (continue with --resume " + o_.checkpoint_path + ")",
+        o_.checkpoint_path, sig);
+  }
+
+  // Every --checkpoint-minutes, the state after the step just taken.
+  void checkpoint_if_due() {
+    if (o_.checkpoint_path.empty() || !primary_) return;
+    const auto now = Clock::now();
+    if (std::chrono::duration<double>(now - last_checkpoint_).count() <= o_.checkpoint_minutes * 60)
+      return;
+    ++st_.step;
+    write_checkpoint();
+    --st_.step;
+    last_checkpoint_ = now;
+  }
+
+  void write_checkpoint() {
+    if (o_.checkpoint_path.empty() || !primary_) return;
+    ModelFile ck;
+    ck.task = base_.task;
+    ck.arch = base_.arch;
+    ck.hparams = base_.hparams;
+    ck.meta = base_.meta;
+    ck.checkpoint = true;
+    ck.add_module("model/", module_);
+    for (const auto& [name, value] : best_weights_)
+      ck.tensors.emplace_back("best/" + name, on_cpu(value));
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      ck.tensors.emplace_back("rng/torch", gen.get_state());
+    }
+    torch::serialize::OutputArchive archive;
+    optimizer_->save(archive);
+    std::ostringstream blob;
+    archive.save_to(blob);
+    ck.blobs["optimizer"] = blob.str();
+    ck.state = {{"loop", st_.to_json()}, {"seed", o_.seed}, {"world_size", world_}};
+    model_file_write(ck, o_.checkpoint_path);
+  }
+
+  // --monitor: keeps the best weights, and stops after --patience epochs without improvement.
+  void track_best(const std::map<std::string, double>& metrics) {
+    auto it = metrics.find(o_.monitor);
+    if (it == metrics.end()) {
+      std::string names;
+      for (const auto& m : metrics) names += (names.empty() ? "" : ", ") + m.first;
+      throw Error("--monitor: metric '" + o_.monitor + "' is not among the validation metrics (" +
+                  (names.empty() ? "none" : names) + ")");
+    }
+    const bool better =
+        !st_.has_best || (o_.maximize ? it->second > st_.best : it->second < st_.best);
+    if (better) {
+      st_.best = it->second;
+      st_.has_best = true;
+      st_.best_epoch = st_.epoch + 1;
+      st_.bad_epochs = 0;
+      best_weights_ = snapshot(module_);
+    } else if (o_.patience > 0 && ++st_.bad_epochs >= o_.patience) {
+      stop_ = true;
+      stopped_early_ = true;
+    }
+  }
+
+  const Trainer& trainer_;
+  const TrainOptions& o_;
+  TrainTask& task_;
+  const ModelFile& base_;
+  torch::nn::Module& module_;
+  const c10::Device device_;
+  DataParallel* par_;
+  const int rank_, world_;
+  const bool primary_;
+  Progress progress_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::vector<at::Tensor> parameters_;
+  int64_t n_ = 0, per_rank_ = 0, steps_per_epoch_ = 0;
+  bool sharded_validation_ = false;
+  LoopState st_;
+  NamedTensors best_weights_;
+  std::ofstream log_;
+  bool stop_ = false, stopped_early_ = false;
+  Clock::time_point t0_, last_checkpoint_, epoch_start_;
+  int64_t examples_seen_ = 0, steps_run_ = 0, bytes_before_ = 0;
+  double step_seconds_ = 0.0, allreduce_seconds_ = 0.0;
+};
+
 }  // namespace
+
+void to_json(nlohmann::json& j, const TrainOptions& o) {
+  j = {{"epochs", o.epochs},
+       {"batch_size", o.batch_size},
+       {"lr", o.lr},
+       {"weight_decay", o.weight_decay},
+       {"optimizer", o.optimizer},
+       {"momentum", o.momentum},
+       {"schedule", o.schedule},
+       {"warmup_steps", o.warmup_steps},
+       {"step_epochs", o.step_epochs},
+       {"gamma", o.gamma},
+       {"clip_norm", o.clip_norm},
+       {"monitor", o.monitor},
+       {"maximize", o.maximize},
+       {"patience", o.patience},
+       {"metrics_log", o.metrics_log},
+       {"checkpoint_path", o.checkpoint_path},
+       {"checkpoint_minutes", o.checkpoint_minutes},
+       {"resume", o.resume},
+       {"seed", o.seed}};
+}
+
+void from_json(const nlohmann::json& j, TrainOptions& o) {
+  const TrainOptions d;
+  o.epochs = j.value("epochs", d.epochs);
+  o.batch_size = j.value("batch_size", d.batch_size);
+  o.lr = j.value("lr", d.lr);
+  o.weight_decay = j.value("weight_decay", d.weight_decay);
+  o.optimizer = j.value("optimizer", d.optimizer);
+  o.momentum = j.value("momentum", d.momentum);
+  o.schedule = j.value("schedule", d.schedule);
+  o.warmup_steps = j.value("warmup_steps", d.warmup_steps);
+  o.step_epochs = j.value("step_epochs", d.step_epochs);
+  o.gamma = j.value("gamma", d.gamma);
+  o.clip_norm = j.value("clip_norm", d.clip_norm);
+  o.monitor = j.value("monitor", d.monitor);
+  o.maximize = j.value("maximize", d.maximize);
+  o.patience = j.value("patience", d.patience);
+  o.metrics_log = j.value("metrics_log", d.metrics_log);
+  o.checkpoint_path = j.value("checkpoint_path", d.checkpoint_path);
+  o.checkpoint_minutes = j.value("checkpoint_minutes", d.checkpoint_minutes);
+  o.resume = j.value("resume", d.resume);
+  o.seed = j.value("seed", d.seed);
+}
 
 nlohmann::json TrainResult::to_json() const {
   return {{"validation", best_metrics},
@@ -215,11 +620,16 @@ double Trainer::lr_at(int64_t step, int64_t steps_per_epoch) const {
     const int64_t total = std::max<int64_t>(1, static_cast<int64_t>(o.epochs) * steps_per_epoch);
     const int64_t up = o.warmup_steps > 0 ? o.warmup_steps : std::max<int64_t>(1, total / 4);
     const double start = o.lr / 25.0, end = o.lr / 25e4;
-    auto cosine = [](double from, double to, double t) { return to + (from - to) * 0.5 * (1.0 + std::cos(M_PI * t)); };
+    auto cosine = [](double from, double to, double t) {
+      return to + (from - to) * 0.5 * (1.0 + std::cos(M_PI * t));
+    };
     if (step < up) return cosine(start, o.lr, static_cast<double>(step) / up);
-    return cosine(o.lr, end, std::clamp(static_cast<double>(step - up) / std::max<int64_t>(1, total - up), 0.0, 1.0));
+    return cosine(
+        o.lr, end,
+        std::clamp(static_cast<double>(step - up) / std::max<int64_t>(1, total - up), 0.0, 1.0));
   }
-  throw Error("--lr-schedule: expected constant, step, cosine or onecycle, found '" + o.schedule + "'");
+  throw Error("--lr-schedule: expected constant, step, cosine or onecycle, found '" + o.schedule +
+              "'");
 }
 
 TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
@@ -230,264 +640,17 @@ TrainResult Trainer::fit(TrainTask& task, const ModelFile& base) {
   }
   lr_at(0, 1);  // validates the schedule name before any work
   context_tune_malloc();
-  torch::nn::Module& module = task.module();
-  // The weights move to the device before the optimiser sees them; its state follows them.
-  const c10::Device device = context_device();
-  module.to(device);
-  auto optimizer = make_optimizer(o, module.parameters());
-  const int64_t n = task.train_size();
-  if (n < 1) throw Error("no training examples");
-  DataParallel* par = o.parallel.get();
-  const int rank = par ? par->rank() : 0;
-  const int world = par ? par->world_size() : 1;
-  const bool primary = rank == 0;
-  const int64_t per_rank = (n + world - 1) / world;
-  const int64_t steps_per_epoch = (per_rank + o.batch_size - 1) / o.batch_size;
-  const std::vector<at::Tensor> parameters = module.parameters();
-
-  LoopState st;
-  NamedTensors best_weights;
-  if (!o.resume.empty()) {
-    ModelFile ck = model_file_read(o.resume, base.task);
-    if (!ck.checkpoint) throw Error(o.resume + ": is a final model, not a checkpoint: cannot resume");
-    if (ck.arch != base.arch) {
-      throw Error(o.resume + ": checkpoint of a '" + ck.arch + "' model: expected '" + base.arch + "'");
-    }
-    if (ck.hparams != base.hparams) {
-      std::string differ;
-      for (const auto& [key, value] : base.hparams.items()) {
-        if (!ck.hparams.contains(key) || ck.hparams[key] != value) differ += (differ.empty() ? "" : ", ") + key;
-      }
-      throw Error(o.resume + ": checkpoint hyper-parameters differ from this run's: " + differ +
-                  " (checkpoint " + ck.hparams.dump() + ")");
-    }
-    // A checkpoint is a file like any other: what it holds is checked and refused by name.
-    ck.checked_load([&] {
-      ck.load_module("model/", module);
-      auto blob_it = ck.blobs.find("optimizer");
-      if (blob_it == ck.blobs.end()) throw Error("no optimizer state in the checkpoint");
-      torch::serialize::InputArchive archive;
-      std::istringstream blob(blob_it->second);
-      archive.load_from(blob, device);
-      optimizer->load(archive);
-      {
-        auto gen = at::detail::getDefaultCPUGenerator();
-        std::lock_guard<std::mutex> lock(gen.mutex());
-        gen.set_state(ck.tensor("rng/torch"));
-      }
-      st = LoopState::from_json(ck.state.at("loop"));
-    });
-    const int ck_world = ck.state.value("world_size", 1);
-    if (st.step > 0 && ck_world != world) {
-      throw Error(o.resume + ": written by a " + std::to_string(ck_world) + "-worker run in the middle of epoch " +
-                  std::to_string(st.epoch + 1) + ": resume it with " + std::to_string(ck_world) + " worker(s), not " +
-                  std::to_string(world));
-    }
-    if (st.has_best) {
-      for (const auto& [name, value] : ck.tensors) {
-        if (name.rfind("best/", 0) == 0) best_weights.emplace_back(name.substr(5), value.to(device, false, true));
-      }
-    }
-  }
-
-  if (par) {  // every rank starts from rank 0's weights (and its checkpoint, when resuming)
-    std::vector<at::Tensor> state = parameters;
-    for (const auto& b : module.buffers()) state.push_back(b);
-    torch::NoGradGuard no_grad;
-    par->broadcast(state);
-  }
-  const bool sharded_validation = par && task.shard_validation(rank, world);
-
-  auto write_checkpoint = [&]() {
-    if (o.checkpoint_path.empty() || !primary) return;
-    ModelFile ck;
-    ck.task = base.task;
-    ck.arch = base.arch;
-    ck.hparams = base.hparams;
-    ck.meta = base.meta;
-    ck.checkpoint = true;
-    ck.add_module("model/", module);
-    for (const auto& [name, value] : best_weights) ck.tensors.emplace_back("best/" + name, on_cpu(value));
-    {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      ck.tensors.emplace_back("rng/torch", gen.get_state());
-    }
-    torch::serialize::OutputArchive archive;
-    optimizer->save(archive);
-    std::ostringstream blob;
-    archive.save_to(blob);
-    ck.blobs["optimizer"] = blob.str();
-    ck.state = {{"loop", st.to_json()}, {"seed", o.seed}, {"world_size", world}};
-    model_file_write(ck, o.checkpoint_path);
-  };
-
-  std::ofstream log;
-  if (!o.metrics_log.empty() && primary) {
-    log.open(o.metrics_log, o.resume.empty() ? std::ios::trunc : std::ios::app);
-    if (!log) throw Error(o.metrics_log + ": cannot open metrics log for writing");
-  }
-
+  FitRun run(*this, o, task, base);
+  run.resume();
+  run.start_ranks_together();
+  run.open_metrics_log();
   SignalScope signals;
-  Progress progress(o.quiet || !primary);
-  TrainResult result;
-  const auto t0 = std::chrono::steady_clock::now();
-  auto last_checkpoint = t0;
-  int64_t examples_seen = 0;
-  double step_seconds = 0.0;
-  double allreduce_seconds = 0.0;
-  const int64_t bytes_before = par ? par->bytes_reduced() : 0;
-  int64_t steps_run = 0;
-  bool stop = false;
-  auto non_finite = [&](double value) {
-    return Error("loss is " + std::to_string(value) + " at epoch " + std::to_string(st.epoch + 1) + " step " +
-                 std::to_string(st.step + 1) + ": lower --lr or set --clip");
-  };
-
-  for (; st.epoch < o.epochs && !stop; ++st.epoch, st.step = 0, st.loss_sum = 0, st.loss_count = 0) {
-    const auto epoch_start = std::chrono::steady_clock::now();
-    const at::Tensor order = shard_of(epoch_permutation(n, o.seed, st.epoch), rank, world, per_rank);
-    const int64_t rows = order.size(0);
-    module.train();
-    progress.start_epoch(st.epoch + 1, o.epochs, steps_per_epoch, st.step);
-    for (; st.step < steps_per_epoch; ++st.step) {
-      const int64_t begin = st.step * o.batch_size;
-      const at::Tensor indices = order.slice(0, begin, std::min(rows, begin + o.batch_size));
-      const auto step_start = std::chrono::steady_clock::now();
-      std::vector<uint64_t> words{o.seed, static_cast<uint64_t>(st.epoch), static_cast<uint64_t>(st.step)};
-      if (par) {
-        words.push_back(static_cast<uint64_t>(rank));
-        auto gen = at::detail::getDefaultCPUGenerator();
-        std::lock_guard<std::mutex> lock(gen.mutex());
-        gen.set_current_seed(step_seed(o.seed, st.epoch, st.step, rank));
-      }
-      std::seed_seq seq(words.begin(), words.end());
-      std::mt19937_64 rng(seq);
-      const double lr = lr_at(st.global_step, steps_per_epoch);
-      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-      optimizer->zero_grad();
-      at::Tensor loss;
-      {
-        AutocastScope autocast;  // --precision bf16: the forward pass only, as in PyTorch
-        loss = task.loss(indices, rng);
-      }
-      double value = loss.item<double>();
-      int64_t count = indices.size(0);
-      // Read once, before the exchange: in a distributed run the ranks then agree to stop at
-      // the same step, whichever of them got the signal.
-      bool stop_now = g_stop_signal != 0;
-      if (!par && !std::isfinite(value)) throw non_finite(value);
-      loss.backward();
-      if (par) {
-        std::vector<double> scalars{value * static_cast<double>(count), static_cast<double>(count), stop_now ? 1.0 : 0.0};
-        const auto reduce_start = std::chrono::steady_clock::now();
-        par->average_gradients(parameters, scalars);
-        allreduce_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - reduce_start).count();
-        value = scalars[0] / scalars[1];
-        count = static_cast<int64_t>(scalars[1]);
-        stop_now = scalars[2] > 0;
-        if (!std::isfinite(value)) throw non_finite(value);
-      }
-      if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(parameters, o.clip_norm);
-      optimizer->step();
-      if (!par) stop_now = g_stop_signal != 0;  // one process: a signal during this step stops after it
-      ++steps_run;
-      st.loss_sum += value * static_cast<double>(count);
-      st.loss_count += count;
-      examples_seen += count;
-      ++st.global_step;
-      step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
-      progress.step(st.step + 1, st.loss_sum / st.loss_count);
-
-      if (stop_now) {
-        const int sig = g_stop_signal != 0 ? g_stop_signal : SIGINT;
-        const std::string why = g_stop_signal != 0 ? "interrupted by " + std::string(strsignal(sig))
-                                                   : "stopped: another worker was interrupted";
-        ++st.step;  // this step is done; resume starts at the next one
-        if (o.checkpoint_path.empty()) throw Interrupted(why + " (no --checkpoint path, nothing saved)", "", sig);
-        write_checkpoint();
-        throw Interrupted(why + " at epoch " + std::to_string(st.epoch + 1) + " step " + std::to_string(st.step) +
-                              "; checkpoint " + (primary ? "written to " : "written by rank 0 to ") +
-                              o.checkpoint_path + " (continue with --resume " + o.checkpoint_path + ")",
-                          o.checkpoint_path, sig);
-      }
-      const auto now = std::chrono::steady_clock::now();
-      if (!o.checkpoint_path.empty() && primary &&
-          std::chrono::duration<double>(now - last_checkpoint).count() > o.checkpoint_minutes * 60) {
-        ++st.step;
-        write_checkpoint();
-        --st.step;
-        last_checkpoint = now;
-      }
-    }
-
-    std::map<std::string, double> metrics;
-    {
-      torch::NoGradGuard no_grad;
-      module.eval();
-      AutocastScope autocast;
-      metrics = task.validate();
-      if (par) metrics = reduce_metrics(*par, metrics, sharded_validation ? task.validation_weight() : 1.0);
-      module.train();
-    }
-    const double epoch_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    const double train_loss = st.loss_count ? st.loss_sum / st.loss_count : 0.0;
-    nlohmann::json record = {{"epoch", st.epoch + 1},
-                             {"train_loss", train_loss},
-                             {"lr", lr_at(st.global_step - 1, steps_per_epoch)},
-                             {"seconds", epoch_seconds}};
-    for (const auto& [name, value] : metrics) record["val_" + name] = value;
-
-    if (!o.monitor.empty()) {
-      auto it = metrics.find(o.monitor);
-      if (it == metrics.end()) {
-        std::string names;
-        for (const auto& m : metrics) names += (names.empty() ? "" : ", ") + m.first;
-        throw Error("--monitor: metric '" + o.monitor + "' is not among the validation metrics (" +
-                    (names.empty() ? "none" : names) + ")");
-      }
-      const bool better = !st.has_best || (o.maximize ? it->second > st.best : it->second < st.best);
-      if (better) {
-        st.best = it->second;
-        st.has_best = true;
-        st.best_epoch = st.epoch + 1;
-        st.bad_epochs = 0;
-        best_weights = snapshot(module);
-      } else if (o.patience > 0 && ++st.bad_epochs >= o.patience) {
-        stop = true;
-        result.stopped_early = true;
-      }
-      record["best_epoch"] = st.best_epoch;
-    }
-    st.history.push_back(record);
-    if (log) log << record.dump() << "\n" << std::flush;
-    progress.end_epoch("epoch " + std::to_string(st.epoch + 1) + "/" + std::to_string(o.epochs) +
-                       "  train loss " + std::to_string(train_loss).substr(0, 7) +
-                       (metrics.empty() ? "" : "  valid") + format_metrics(metrics) + "  (" + std::to_string(epoch_seconds).substr(0, 5) +
-                       " s)" + (stop ? "  early stop" : ""));
+  run.start_clock();
+  while (run.epochs_left()) {
+    run.train_epoch();
+    run.end_epoch(run.validate());
   }
-  // The checkpoint holds the last weights (what --resume continues from), not the best ones.
-  write_checkpoint();
-  if (!best_weights.empty()) restore(module, best_weights);
-
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  result.examples_per_second = result.seconds > 0 ? examples_seen / result.seconds : 0.0;
-  result.step_seconds = step_seconds;
-  result.train_examples_per_second = step_seconds > 0 ? examples_seen / step_seconds : 0.0;
-  result.workers = world;
-  result.threads = context_threads();
-  result.allreduce_seconds = allreduce_seconds;
-  result.allreduce_bytes_per_step = par && steps_run > 0 ? (par->bytes_reduced() - bytes_before) / steps_run : 0;
-  result.epochs_run = st.epoch;
-  result.best_epoch = st.best_epoch;
-  result.history = st.history;
-  const nlohmann::json& chosen =
-      st.best_epoch > 0 ? st.history.at(st.best_epoch - 1) : st.history.back();
-  for (const auto& [key, value] : chosen.items()) {
-    if (key.rfind("val_", 0) == 0) result.best_metrics[key.substr(4)] = value.get<double>();
-  }
-  return result;
+  return run.finish();
 }
 
 }  // namespace deepcart

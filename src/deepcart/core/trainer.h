@@ -28,8 +28,8 @@ struct TrainOptions {
   int64_t batch_size = 256;
   double lr = 1e-3;
   double weight_decay = 0.0;
-  std::string optimizer = "adam";  // adam | adamw | sgd
-  double momentum = 0.9;           // sgd only
+  std::string optimizer = "adam";     // adam | adamw | sgd
+  double momentum = 0.9;              // sgd only
   std::string schedule = "constant";  // constant | step | cosine | onecycle
   int64_t warmup_steps = 0;           // linear warm-up before the schedule
   int step_epochs = 1;                // step: multiply by gamma every step_epochs epochs
@@ -37,7 +37,7 @@ struct TrainOptions {
   double clip_norm = 0.0;  // 0 = no gradient clipping
   std::string monitor;     // validation metric for early stopping and best weights
   bool maximize = true;
-  int patience = 0;  // epochs without improvement before stopping; 0 = never stop early
+  int patience = 0;             // epochs without improvement before stopping; 0 = never stop early
   std::string metrics_log;      // JSONL, one line per epoch; empty = none
   std::string checkpoint_path;  // empty = no checkpoints
   double checkpoint_minutes = 10.0;
@@ -49,6 +49,11 @@ struct TrainOptions {
   // checkpoint and the metrics log. Null = one process.
   std::shared_ptr<DataParallel> parallel;
 };
+
+// The options as JSON, for the specs stored in ModelFiles; `parallel` and `quiet` say how a run
+// is carried out, not what it trains, and are left out. Missing keys keep their defaults.
+void to_json(nlohmann::json& j, const TrainOptions& o);
+void from_json(const nlohmann::json& j, TrainOptions& o);
 
 // What a model family gives the Trainer.
 class TrainTask {
@@ -75,9 +80,9 @@ struct TrainResult {
   std::map<std::string, double> best_metrics;
   std::vector<nlohmann::json> history;
   bool stopped_early = false;
-  double seconds = 0.0;              // all of fit(), validation included
-  double examples_per_second = 0.0;  // over `seconds`
-  double step_seconds = 0.0;         // training steps only (batch, forward, backward, update)
+  double seconds = 0.0;                    // all of fit(), validation included
+  double examples_per_second = 0.0;        // over `seconds`
+  double step_seconds = 0.0;               // training steps only (batch, forward, backward, update)
   double train_examples_per_second = 0.0;  // over `step_seconds`: the figure benchmarks compare
   // Data-parallel runs: the share of step time spent all-reducing, and bytes per step.
   int workers = 1;
