@@ -26,7 +26,8 @@ void add_common(CLI::App* app, Common& c) {
 
 void add_device(CLI::App* app, Common& c, bool precision) {
   app->add_option("--device", c.device,
-                  "where to compute: auto (the first GPU when there is one, else the CPU), cpu, cuda or cuda:N")
+                  "where to compute: auto (the first GPU when there is one, else the CPU), cpu, "
+                  "cuda or cuda:N")
       ->capture_default_str();
   if (precision) {
     app->add_option("--precision", c.precision,
@@ -74,7 +75,8 @@ void add_train_flags(CLI::App* app, TrainOptions& o) {
   app->add_option("--epochs", o.epochs, "training epochs")->capture_default_str();
   app->add_option("--batch-size", o.batch_size, "examples per step")->capture_default_str();
   app->add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
-  app->add_option("--weight-decay", o.weight_decay, "L2 / decoupled weight decay")->capture_default_str();
+  app->add_option("--weight-decay", o.weight_decay, "L2 / decoupled weight decay")
+      ->capture_default_str();
   app->add_option("--optimizer", o.optimizer, "adam | adamw | sgd")
       ->check(CLI::IsMember({"adam", "adamw", "sgd"}))
       ->capture_default_str();
@@ -86,7 +88,8 @@ void add_train_flags(CLI::App* app, TrainOptions& o) {
   app->add_option("--step-epochs", o.step_epochs, "step schedule: epochs between decays")
       ->capture_default_str();
   app->add_option("--gamma", o.gamma, "step schedule: decay factor")->capture_default_str();
-  app->add_option("--clip", o.clip_norm, "clip the gradient norm to this (0 = off)")->capture_default_str();
+  app->add_option("--clip", o.clip_norm, "clip the gradient norm to this (0 = off)")
+      ->capture_default_str();
   app->add_option("--patience", o.patience,
                   "stop after this many epochs without validation improvement (0 = never)")
       ->capture_default_str();
@@ -97,6 +100,29 @@ void add_train_flags(CLI::App* app, TrainOptions& o) {
   app->add_option("--checkpoint-every", o.checkpoint_minutes, "minutes between checkpoints")
       ->capture_default_str();
   app->add_option("--resume", o.resume, "continue training from this checkpoint");
+}
+
+void take_given_train_flags(const CLI::App* app, const TrainOptions& from, TrainOptions& to) {
+  auto take = [&](const char* flag, auto member) {
+    if (app->get_option_no_throw(flag) != nullptr && app->count(flag)) to.*member = from.*member;
+  };
+  take("--epochs", &TrainOptions::epochs);
+  take("--batch-size", &TrainOptions::batch_size);
+  take("--lr", &TrainOptions::lr);
+  take("--weight-decay", &TrainOptions::weight_decay);
+  take("--optimizer", &TrainOptions::optimizer);
+  take("--momentum", &TrainOptions::momentum);
+  take("--lr-schedule", &TrainOptions::schedule);
+  take("--warmup-steps", &TrainOptions::warmup_steps);
+  take("--step-epochs", &TrainOptions::step_epochs);
+  take("--gamma", &TrainOptions::gamma);
+  take("--clip", &TrainOptions::clip_norm);
+  take("--patience", &TrainOptions::patience);
+  take("--metrics-log", &TrainOptions::metrics_log);
+  take("--checkpoint", &TrainOptions::checkpoint_path);
+  take("--checkpoint-every", &TrainOptions::checkpoint_minutes);
+  take("--resume", &TrainOptions::resume);
+  take("--monitor", &TrainOptions::monitor);
 }
 
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag) {

@@ -33,6 +33,9 @@ void add_device(CLI::App* app, Common& common, bool precision = false);
 void init_context(const Common& common);
 // Training flags shared by every `train` command.
 void add_train_flags(CLI::App* app, TrainOptions& options);
+// Copies into `to` the training flags the user gave on `app` (bound by add_train_flags to
+// `from`), so they override a spec's tuned defaults and the others keep them.
+void take_given_train_flags(const CLI::App* app, const TrainOptions& from, TrainOptions& to);
 
 std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag);
 std::vector<std::string> parse_name_list(const std::string& text);
@@ -58,11 +61,11 @@ void register_launch(CLI::App& app);
 // (rank 0, or no data-parallel run).
 bool join_data_parallel(TrainOptions& options, Common& common);
 // The models of a server: NAME=PATH pairs, plus every .dcm and .dci in dir (named after the file).
-std::vector<std::pair<std::string, std::string>> models_to_serve(const std::vector<std::string>& pairs,
-                                                                 const std::string& dir);
+std::vector<std::pair<std::string, std::string>> models_to_serve(
+    const std::vector<std::string>& pairs, const std::string& dir);
 // Loads the models, serves until SIGTERM/SIGINT, and returns once the requests in flight are done.
 void run_server(serve::ServeOptions options, serve::BatchOptions batch,
-                const std::vector<std::pair<std::string, std::string>>& models, bool quiet, bool log, double delay_ms,
-                int64_t max_pixels);
+                const std::vector<std::pair<std::string, std::string>>& models, bool quiet,
+                bool log, double delay_ms, int64_t max_pixels);
 
 }  // namespace deepcart::cli

@@ -32,8 +32,13 @@ TEST(RecModels, EveryModelBeatsPopularityOnPlantedTastes) {
   RecSplit split = split_leave_one_out(d);
   const double pop = test_hr10("pop", d, split, 1);
   EXPECT_LT(pop, 0.6) << "the set must not be solvable by popularity";
-  for (const auto& [arch, epochs] : std::vector<std::pair<std::string, int>>{
-           {"bpr-mf", 15}, {"gmf", 15}, {"ncf-mlp", 15}, {"neumf", 15}, {"sasrec", 15}, {"gru4rec", 15}, {"ease", 1}}) {
+  for (const auto& [arch, epochs] : std::vector<std::pair<std::string, int>>{{"bpr-mf", 15},
+                                                                             {"gmf", 15},
+                                                                             {"ncf-mlp", 15},
+                                                                             {"neumf", 15},
+                                                                             {"sasrec", 15},
+                                                                             {"gru4rec", 15},
+                                                                             {"ease", 1}}) {
     const double hr = test_hr10(arch, d, split, epochs);
     EXPECT_GT(hr, pop + 0.15) << arch << " HR@10 " << hr << " vs pop " << pop;
     std::printf("%s HR@10 %.3f (pop %.3f)\n", arch.c_str(), hr, pop);
@@ -47,7 +52,7 @@ TEST(RecModels, SasRecCausalMask) {
   torch::NoGradGuard no_grad;
   torch::Tensor a = torch::tensor({{0, 3, 5, 7, 9, 11}}, torch::kLong);
   torch::Tensor b = torch::tensor({{0, 3, 5, 7, 2, 4}}, torch::kLong);  // differs after t = 3
-  torch::Tensor ha = model->encode(a), hb = model->encode(b);  // (1, 6, 16)
+  torch::Tensor ha = model->encode(a), hb = model->encode(b);           // (1, 6, 16)
   ASSERT_EQ(ha.sizes(), (std::vector<int64_t>{1, 6, 16}));
   EXPECT_TRUE(torch::allclose(ha.slice(1, 0, 4), hb.slice(1, 0, 4), 1e-5, 1e-6));
   EXPECT_FALSE(torch::allclose(ha.slice(1, 4), hb.slice(1, 4), 1e-3, 1e-3));
@@ -61,8 +66,9 @@ TEST(RecModels, SasRecFusedAttentionEqualsTheModule) {
   torch::manual_seed(4);
   SasRecBlock block(16, 2, 0.0);
   const int64_t len = 7, batch = 3;
-  at::Tensor mask = torch::zeros({len, len}).masked_fill(torch::ones({len, len}, torch::kBool).triu(1),
-                                                         -std::numeric_limits<float>::infinity());
+  at::Tensor mask = torch::zeros({len, len})
+                        .masked_fill(torch::ones({len, len}, torch::kBool).triu(1),
+                                     -std::numeric_limits<float>::infinity());
   at::Tensor x = torch::randn({len, batch, 16}, torch::requires_grad());
   at::Tensor weights;
   at::Tensor fused = block->forward(x, mask, nullptr);
@@ -118,7 +124,8 @@ TEST(RecModels, SasRecSkippingThePaddingEqualsThePaddedBatch) {
   at::Tensor last = model->encode_last(history);
   EXPECT_TRUE(torch::allclose(last, padded.select(1, len - 1), 1e-5, 1e-5));
   at::Tensor nonempty = history.index_select(0, torch::tensor({0, 1, 3}));
-  EXPECT_TRUE(torch::allclose(model->encode_last(nonempty), padded.select(1, len - 1).index_select(0, torch::tensor({0, 1, 3})),
+  EXPECT_TRUE(torch::allclose(model->encode_last(nonempty),
+                              padded.select(1, len - 1).index_select(0, torch::tensor({0, 1, 3})),
                               1e-5, 1e-5));
 }
 
@@ -146,14 +153,15 @@ TEST(RecModels, NeuMfStartsAsTheMeanOfGmfAndMlp) {
   // score_all agrees with score for every model family member.
   torch::Tensor all = neumf->score_all(users);  // (3, 7)
   EXPECT_TRUE(torch::allclose(all.gather(1, items), neumf->score(users, items), 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(gmf->score_all(users).gather(1, items), gmf->score(users, items), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(gmf->score_all(users).gather(1, items), gmf->score(users, items),
+                              1e-5, 1e-6));
 }
 
 TEST(RecModels, RecommendSkipsSeenItemsAndServesAnonymousHistories) {
   RecDataset d = planted_taste();
   RecSplit split = split_leave_one_out(d);
   for (const std::string arch : {"bpr-mf", "sasrec", "pop", "ease"}) {
-    RecTrainConfig c;
+    TrainSpec c;
     c.arch = arch;
     c.train.epochs = 2;
     c.train.quiet = true;
@@ -199,7 +207,7 @@ class CraftedRecModel : public ::testing::Test {
     RecDataset d = planted_taste();
     RecSplit split = split_leave_one_out(d);
     for (const std::string arch : {"sasrec", "bpr-mf"}) {
-      RecTrainConfig c;
+      TrainSpec c;
       c.arch = arch;
       c.train.epochs = 1;
       c.train.quiet = true;
@@ -213,7 +221,8 @@ class CraftedRecModel : public ::testing::Test {
   }
   // Writes `file` (a valid checksum) and loads it; the error, or "loaded".
   static std::string load_error(const ModelFile& file) {
-    const std::string path = ::testing::TempDir() + "/crafted_rec_" + std::to_string(::getpid()) + ".dcm";
+    const std::string path =
+        ::testing::TempDir() + "/crafted_rec_" + std::to_string(::getpid()) + ".dcm";
     model_file_write(file, path);
     try {
       Recommender::load(path);
@@ -249,7 +258,9 @@ TEST_F(CraftedRecModel, StoredSequencesAreCheckedBeforeTheyAreExpanded) {
   offsets = f.tensor("seq/offsets").clone();
   offsets[-1] = offsets[-1].item<int64_t>() + 1000;
   set_tensor(f, "seq/offsets", offsets);
-  EXPECT_NE(load_error(f).find("tensor 'seq/offsets': expected to run from 0 to "), std::string::npos) << load_error(f);
+  EXPECT_NE(load_error(f).find("tensor 'seq/offsets': expected to run from 0 to "),
+            std::string::npos)
+      << load_error(f);
   f = *sasrec_;
   at::Tensor items = f.tensor("seq/items").clone();
   items[5] = 120;  // one past the last item
@@ -257,13 +268,16 @@ TEST_F(CraftedRecModel, StoredSequencesAreCheckedBeforeTheyAreExpanded) {
   EXPECT_EQ(load_error(f), "tensor 'seq/items': entry 5 is item 120, expected 0 to 119");
   f = *sasrec_;
   set_tensor(f, "seq/items", f.tensor("seq/items").to(torch::kInt));
-  EXPECT_EQ(load_error(f).rfind("tensor 'seq/items': expected Long of shape [*], found Int", 0), 0u) << load_error(f);
+  EXPECT_EQ(load_error(f).rfind("tensor 'seq/items': expected Long of shape [*], found Int", 0), 0u)
+      << load_error(f);
 }
 
 TEST_F(CraftedRecModel, HyperParametersCannotAskForMoreThanTheFileHolds) {
   ModelFile f = *sasrec_;
   f.hparams["dim"] = 1000000;  // used to allocate 3.8 GB before any shape was checked
-  EXPECT_EQ(load_error(f).find("the network that the hyper-parameters describe: it asks for more than"), 0u)
+  EXPECT_EQ(
+      load_error(f).find("the network that the hyper-parameters describe: it asks for more than"),
+      0u)
       << load_error(f);
   f = *sasrec_;
   f.hparams["dim"] = 1e300;
@@ -285,7 +299,8 @@ TEST_F(CraftedRecModel, IdListsAndPopularityAreChecked) {
   EXPECT_EQ(load_error(f), "metadata 'users[0]': expected a string, found 42");
   f = *mf_;
   set_tensor(f, "pop/counts", torch::ones({3}));
-  EXPECT_EQ(load_error(f), "tensor 'pop/counts': expected Float of shape [120], found Float of shape [3]");
+  EXPECT_EQ(load_error(f),
+            "tensor 'pop/counts': expected Float of shape [120], found Float of shape [3]");
 }
 
 }  // namespace

@@ -44,8 +44,8 @@ inline RecDataset planted_taste() {
 }
 
 // The training settings that learn it in a few seconds.
-inline RecTrainConfig planted_taste_config(const std::string& arch, int epochs) {
-  RecTrainConfig c;
+inline TrainSpec planted_taste_config(const std::string& arch, int epochs) {
+  TrainSpec c;
   c.arch = arch;
   c.train.epochs = epochs;
   c.train.batch_size = arch == "sasrec" || arch == "gru4rec" ? 32 : 128;

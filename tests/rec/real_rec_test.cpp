@@ -19,7 +19,7 @@ TEST(RealRec, EaseOnMovieLens100kBeatsTheTarget) {
   REQUIRE_SHARED_DATA(path);
   RecDataset data = rec_dataset_read(path, RecLoadOptions{});
   RecSplit split = split_by_name(data, "random:0.25", 0.05, 42);
-  RecTrainConfig c;
+  TrainSpec c;
   c.arch = "ease";
   c.train.quiet = true;
   Recommender model(rec_train(data, split, c).model);

@@ -10,7 +10,7 @@
 
 #include "deepcart/core/error.h"
 #include "deepcart/data/shop_gen.h"
-#include "deepcart/rec/mlp_task.h"
+#include "deepcart/rec/workflow.h"
 
 namespace deepcart::rec {
 namespace {
@@ -29,10 +29,12 @@ class RecommenderTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { fs::remove_all(dir_); }
 
-  static MlpTrainConfig config(uint64_t seed) {
-    MlpTrainConfig c;
-    c.columns.features = {"price", "dwell_seconds"};
-    c.table.fill_missing = 0.0;
+  static TrainSpec config(uint64_t seed) {
+    TrainSpec c = default_spec("behaviour-mlp");
+    c.data.path = events();
+    c.data.load.features = {"price", "dwell_seconds"};
+    c.data.load.fill_missing = 0.0;
+    c.test_ks = {10};
     c.train.epochs = 3;
     c.train.lr = 0.01;
     c.train.batch_size = 256;
@@ -46,7 +48,14 @@ class RecommenderTest : public ::testing::Test {
 };
 std::string RecommenderTest::dir_;
 
-TEST(Interactions, LeaveOneOutHoldsOutLastTwoPurchasesAndTheirRows) {
+RecDataset read_log(const std::string& path) {
+  RecLoadOptions options;
+  options.keep_events = true;
+  options.positive_event = "purchase";
+  return rec_dataset_read(path, options);
+}
+
+TEST(BehaviourLog, LeaveOneOutHoldsOutLastTwoPurchasesAndTheirRows) {
   const std::string path = ::testing::TempDir() + "/loo_" + std::to_string(::getpid()) + ".csv";
   std::ofstream(path) << "user_id,item_id,event,timestamp\n"
                          "a,x,purchase,1\n"
@@ -56,40 +65,48 @@ TEST(Interactions, LeaveOneOutHoldsOutLastTwoPurchasesAndTheirRows) {
                          "a,w,purchase,4\n"
                          "b,x,purchase,1\n"
                          "b,y,purchase,2\n";
-  Interactions log = interactions_read(path, LogColumns{}, data::TableOptions{});
-  ASSERT_EQ(log.rows(), 7);
-  LooSplit split = split_leave_one_out(log);
+  RecDataset log = read_log(path);
+  ASSERT_EQ(log.events.rows(), 7);
+  EXPECT_EQ(log.rows_not_positive, 1);
+  RecSplit split = split_leave_one_out(log);
   const int64_t a = log.users.find("a"), b = log.users.find("b");
-  EXPECT_EQ(log.items.name(split.test_item[a]), "z");  // latest purchase, by time not file order
-  EXPECT_EQ(log.items.name(split.val_item[a]), "w");
-  EXPECT_EQ(split.test_item[b], -1) << "b has only 2 distinct purchases";
+  ASSERT_EQ(split.test[a].size(), 1u);
+  EXPECT_EQ(log.items.name(split.test[a][0]), "z");  // latest purchase, by time not file order
+  EXPECT_EQ(log.items.name(split.valid[a][0]), "w");
+  EXPECT_TRUE(split.test[b].empty()) << "b has only 2 distinct purchases";
   // a keeps x, both y rows; b keeps everything.
   EXPECT_EQ(split.train_rows, (std::vector<int64_t>{0, 1, 2, 5, 6}));
+  // The training sequences are the purchases left, in time order.
+  const int64_t x = log.items.find("x"), y = log.items.find("y");
+  EXPECT_EQ(split.train[a], (std::vector<int64_t>{x, y}));
+  EXPECT_EQ(split.train[b], (std::vector<int64_t>{x, y}));
   fs::remove(path);
 }
 
-TEST(Interactions, MissingColumnAndNoPurchasesAreClearErrors) {
+TEST(BehaviourLog, MissingColumnAndNoPurchasesAreClearErrors) {
   const std::string path = ::testing::TempDir() + "/bad_" + std::to_string(::getpid()) + ".csv";
   std::ofstream(path) << "user_id,event\nu,view\n";
   try {
-    interactions_read(path, LogColumns{}, data::TableOptions{});
+    read_log(path);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("missing required column 'item_id'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("missing required column 'item_id'"), std::string::npos)
+        << e.what();
   }
   std::ofstream(path) << "user_id,item_id,event\nu,i,view\n";
   try {
-    interactions_read(path, LogColumns{}, data::TableOptions{});
+    read_log(path);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), path + ": column 'event' has no 'purchase' rows: expected some "
-                                            "positive events (set --positive-event)");
+    EXPECT_EQ(std::string(e.what()), path +
+                                         ": column 'event' has no 'purchase' rows: expected some "
+                                         "positive events (set --positive-event)");
   }
   fs::remove(path);
 }
 
 TEST_F(RecommenderTest, RecommendExcludesBoughtItemsAndSurvivesSaveLoad) {
-  MlpTrainOutput out = mlp_train(events(), config(1));
+  TrainReport out = train(config(1));
   const std::string path = dir_ + "/model.dcm";
   model_file_write(out.model, path);
   Recommender fresh(out.model);
@@ -123,11 +140,11 @@ TEST_F(RecommenderTest, RecommendExcludesBoughtItemsAndSurvivesSaveLoad) {
 }
 
 TEST_F(RecommenderTest, SameSeedSameMetricsAndBeatsChance) {
-  MlpTrainOutput a = mlp_train(events(), config(7));
-  MlpTrainOutput b = mlp_train(events(), config(7));
+  TrainReport a = train(config(7));
+  TrainReport b = train(config(7));
   EXPECT_EQ(a.test, b.test);
   EXPECT_EQ(a.result.best_metrics, b.result.best_metrics);
-  MlpTrainOutput c = mlp_train(events(), config(8));
+  TrainReport c = train(config(8));
   EXPECT_NE(a.test.at("auc"), c.test.at("auc"));
   // Random scores give AUC 0.5 and HR@10 about 10/80.
   EXPECT_GT(a.test.at("auc"), 0.6);
@@ -136,16 +153,33 @@ TEST_F(RecommenderTest, SameSeedSameMetricsAndBeatsChance) {
   EXPECT_TRUE(a.test.count("logloss"));
 }
 
+TEST_F(RecommenderTest, EvaluateReplaysTheSpecStoredInTheModel) {
+  TrainReport out = train(config(1));
+  EXPECT_EQ(out.model.arch, "behaviour-mlp");
+  EXPECT_EQ(out.model.meta.at("spec").at("data").at("features"),
+            nlohmann::json({"price", "dwell_seconds"}));
+  const std::string path = dir_ + "/replay.dcm";
+  model_file_write(out.model, path);
+  Recommender model = Recommender::load(path);
+  EvalOptions options;
+  options.ks = {10};
+  options.seed = 1;
+  EvalReport replay = evaluate(model, options);
+  EXPECT_EQ(replay.source, events());
+  EXPECT_EQ(replay.metrics, out.test);
+  EXPECT_EQ(replay.protocol, out.protocol);
+}
+
 TEST_F(RecommenderTest, UnknownUserIsAClearError) {
-  MlpTrainOutput out = mlp_train(events(), config(1));
+  TrainReport out = train(config(1));
   Recommender rec(out.model);
   try {
     rec.recommend("nobody", 5);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "unknown user 'nobody': the model knows 150 users (e.g. '" + rec.users().name(0) +
-                  "'); pass --history for a new customer");
+    EXPECT_EQ(std::string(e.what()), "unknown user 'nobody': the model knows 150 users (e.g. '" +
+                                         rec.users().name(0) +
+                                         "'); pass --history for a new customer");
   }
 }
 

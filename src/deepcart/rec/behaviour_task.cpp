@@ -1,5 +1,6 @@
-#include "deepcart/rec/mlp_task.h"
-
+// behaviour-mlp's training: examples are the (user, item) pairs of a behaviour log's training
+// rows, labelled 1 when the user ever purchased the item, plus uniformly sampled unseen items as
+// negatives; item features are the per-item means of the log's numeric columns.
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -9,16 +10,18 @@
 #include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/core/metrics.h"
+#include "deepcart/rec/mlp.h"
 #include "deepcart/rec/ranking.h"
-#include "deepcart/rec/recommender.h"
+#include "deepcart/rec/rec_task.h"
 
 namespace deepcart::rec {
 namespace {
 
 // Mean of each feature per item over the training rows, standardised across items.
-at::Tensor item_features(const Interactions& log, const std::vector<int64_t>& rows,
+at::Tensor item_features(const RecDataset& data, const std::vector<int64_t>& rows,
                          std::vector<double>* means, std::vector<double>* stds) {
-  const int64_t n_items = log.items.size(), n_features = log.features.size();
+  const BehaviourLog& log = data.events;
+  const int64_t n_items = data.items.size(), n_features = log.features.size();
   at::Tensor out = torch::zeros({n_items, n_features});
   auto a = out.accessor<float, 2>();
   for (int64_t f = 0; f < n_features; ++f) {
@@ -45,15 +48,16 @@ at::Tensor item_features(const Interactions& log, const std::vector<int64_t>& ro
   return out;
 }
 
-class MlpTask : public TrainTask {
+class BehaviourTask : public TrainTask {
  public:
-  MlpTask(Mlp model, const Interactions& log, const LooSplit& split, int negatives,
-          std::vector<int> ks, uint64_t seed)
-      : model_(std::move(model)), negatives_(negatives), ks_(std::move(ks)) {
-    train_items_ = items_by_user(log, split.train_rows, false);
+  BehaviourTask(MlpImpl& model, const RecDataset& data, const RecSplit& split, int negatives,
+                std::vector<int> ks, uint64_t seed)
+      : model_(model), negatives_(negatives), ks_(std::move(ks)) {
+    const BehaviourLog& log = data.events;
+    train_items_ = items_by_user(data, split.train_rows);
     // One example per (user, item) pair in the training rows: 1 if it was ever purchased.
     std::unordered_map<int64_t, size_t> pair_index;
-    const int64_t n_items = log.items.size();
+    const int64_t n_items = data.items.size();
     for (int64_t r : split.train_rows) {
       const int64_t key = log.user[r] * n_items + log.item[r];
       auto [it, inserted] = pair_index.emplace(key, users_.size());
@@ -64,17 +68,18 @@ class MlpTask : public TrainTask {
       }
       if (log.positive[r]) labels_[it->second] = 1.0f;
     }
-    for (size_t u = 0; u < split.val_item.size(); ++u) {
-      if (split.val_item[u] >= 0) {
+    for (size_t u = 0; u < split.valid.size(); ++u) {
+      if (!split.valid[u].empty()) {
         val_.users.push_back(static_cast<int64_t>(u));
-        val_.targets.push_back({split.val_item[u]});
+        val_.targets.push_back({split.valid[u][0]});
       }
     }
     val_.exclude = &train_items_;
     val_.ks = ks_;
-    val_.batch_users = std::max<int64_t>(1, (1 << 24) / (log.items.size() * model_->width_per_pair()));
+    val_.batch_users =
+        std::max<int64_t>(1, (1 << 24) / (n_items * model_.width_per_pair()));
     std::mt19937_64 rng(seed ^ 0x7a1);
-    auto all_items = items_by_user(log, {}, false);
+    auto all_items = items_by_user(data, {});
     for (size_t v = 0; v < val_.users.size(); ++v) {
       val_pair_users_.push_back(val_.users[v]);
       val_pair_items_.push_back(val_.targets[v][0]);
@@ -87,14 +92,14 @@ class MlpTask : public TrainTask {
     }
   }
 
-  torch::nn::Module& module() override { return *model_; }
+  torch::nn::Module& module() override { return model_; }
   int64_t train_size() const override { return static_cast<int64_t>(users_.size()); }
 
   at::Tensor loss(const at::Tensor& indices, std::mt19937_64& rng) override {
     std::vector<int64_t> users, items;
     std::vector<float> labels;
     auto idx = indices.accessor<int64_t, 1>();
-    const int64_t n_items = model_->options().items;
+    const int64_t n_items = model_.options().items;
     for (int64_t b = 0; b < idx.size(0); ++b) {
       const int64_t e = idx[b];
       users.push_back(users_[e]);
@@ -107,18 +112,20 @@ class MlpTask : public TrainTask {
         labels.push_back(0.0f);
       }
     }
-    at::Tensor logits = model_->forward(on_device(torch::tensor(users, torch::kLong)),
+    at::Tensor logits = model_.forward(on_device(torch::tensor(users, torch::kLong)),
                                         on_device(torch::tensor(items, torch::kLong)));  // (B')
     return torch::binary_cross_entropy_with_logits(logits, on_device(torch::tensor(labels)));
   }
 
   std::map<std::string, double> validate() override {
     if (val_.users.empty()) return {};
-    auto metrics = rank_evaluate([&](const at::Tensor& u) { return model_->score_all(u); },
-                                 model_->options().items, val_);
-    at::Tensor p = on_cpu(torch::sigmoid(model_->forward(on_device(torch::tensor(val_pair_users_, torch::kLong)),
-                                                         on_device(torch::tensor(val_pair_items_, torch::kLong)))))
-                       .to(torch::kFloat).contiguous();
+    auto metrics = rank_evaluate([&](const at::Tensor& u) { return model_.score_all(u); },
+                                 model_.options().items, val_);
+    at::Tensor p = on_cpu(torch::sigmoid(model_.forward(
+                              on_device(torch::tensor(val_pair_users_, torch::kLong)),
+                              on_device(torch::tensor(val_pair_items_, torch::kLong)))))
+                       .to(torch::kFloat)
+                       .contiguous();
     std::vector<float> probs(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
     metrics["auc"] = auc(probs, val_pair_labels_);
     metrics.erase("users");
@@ -128,7 +135,7 @@ class MlpTask : public TrainTask {
   int64_t positives() const { return std::count(labels_.begin(), labels_.end(), 1.0f); }
 
  private:
-  Mlp model_;
+  MlpImpl& model_;
   int negatives_;
   std::vector<int> ks_;
   std::vector<int64_t> users_, items_;
@@ -141,74 +148,19 @@ class MlpTask : public TrainTask {
 
 }  // namespace
 
-MlpTrainOutput mlp_train(const std::string& data_path, MlpTrainConfig config) {
-  MlpTrainOutput out;
-  Interactions log = interactions_read(data_path, config.columns, config.table);
-  out.read_report = log.report;
-  LooSplit split = split_leave_one_out(log);
-
-  MlpOptions options = config.model;
-  options.users = log.users.size();
-  options.items = log.items.size();
-  options.features = static_cast<int64_t>(log.features.size());
-  torch::manual_seed(config.train.seed);
-  Mlp model(options);
+TrainResult train_behaviour_mlp(const RecDataset& data, const RecSplit& split,
+                                const TrainSpec& spec, MlpImpl& model, ModelFile& file) {
+  if (data.events.empty() || split.train_rows.empty()) {
+    throw Error("behaviour-mlp: expected a behaviour log split leave-one-out (--split loo)");
+  }
   std::vector<double> means, stds;
-  model->set_item_features(item_features(log, split.train_rows, &means, &stds));
-
-  ModelFile& file = out.model;
-  file.task = "rec";
-  file.arch = "mlp";
-  file.hparams = options;
-  const auto& c = config.columns;
-  file.meta = {{"users", log.users.to_json()},
-               {"items", log.items.to_json()},
-               {"columns",
-                {{"user", c.user}, {"item", c.item}, {"event", c.event}, {"time", c.time},
-                 {"positive_event", c.positive_event}, {"features", c.features}}},
-               {"fill_missing", config.table.fill_missing ? nlohmann::json(*config.table.fill_missing)
-                                                          : nlohmann::json(nullptr)},
-               {"feature_mean", means},
-               {"feature_std", stds},
-               {"split", "leave-one-out (last purchase test, previous validation)"},
-               {"loss", "bce"},
-               {"negatives", config.negatives},
-               {"seed", config.train.seed},
-               {"source", data_path}};
-
-  MlpTask task(model, log, split, config.negatives, config.ks, config.train.seed);
-  if (task.positives() == 0) throw Error(data_path + ": no purchases left for training");
-  Trainer trainer(config.train);
-  out.result = trainer.fit(task, file);
-
-  file.add_module("model/", *model);
-  // The model's history: each user's purchases in time order (what "recommend" skips).
-  std::vector<std::vector<std::pair<int64_t, int64_t>>> timed(log.users.size());
-  for (int64_t r = 0; r < log.rows(); ++r) {
-    if (log.positive[r]) timed[log.user[r]].emplace_back(log.time[r], log.item[r]);
-  }
-  std::vector<int64_t> offsets{0}, flat;
-  for (auto& t : timed) {
-    std::stable_sort(t.begin(), t.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (const auto& [time, item] : t) flat.push_back(item);
-    offsets.push_back(static_cast<int64_t>(flat.size()));
-  }
-  file.tensors.emplace_back("seq/offsets", torch::tensor(offsets, torch::kLong));
-  file.tensors.emplace_back("seq/items", torch::tensor(flat, torch::kLong));
-  at::Tensor pop = torch::zeros({options.items}, torch::kFloat);
-  {
-    auto p = pop.accessor<float, 1>();
-    for (int64_t r : split.train_rows) {
-      if (log.positive[r]) p[log.item[r]] += 1;
-    }
-  }
-  file.tensors.emplace_back("pop/counts", pop);
-
-  Recommender rec(file);
-  out.test = rec_evaluate(rec, log, split, config.ks, config.negatives, config.train.seed);
-  file.metrics = out.result.to_json();
-  file.metrics["test"] = out.test;
-  return out;
+  model.set_item_features(item_features(data, split.train_rows, &means, &stds));
+  file.meta["features"] = data.events.feature_names;
+  file.meta["feature_mean"] = means;
+  file.meta["feature_std"] = stds;
+  BehaviourTask task(model, data, split, spec.negatives, spec.ks, spec.train.seed);
+  if (task.positives() == 0) throw Error(spec.data.path + ": no purchases left for training");
+  return Trainer(spec.train).fit(task, file);
 }
 
 }  // namespace deepcart::rec

@@ -4,7 +4,6 @@
 #include "deepcart/rec/dataset.h"
 
 #include <algorithm>
-#include <limits>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -12,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string_view>
@@ -23,6 +23,11 @@
 #include "deepcart/data/table.h"
 
 namespace deepcart::rec {
+
+// behaviour_log.cpp
+RecDataset read_behaviour_log(const std::string& path, const RecLoadOptions& options);
+RecSplit split_behaviour_leave_one_out(const RecDataset& data);
+
 namespace {
 
 constexpr size_t kMaxReasons = 5;
@@ -256,11 +261,12 @@ void read_csv(const std::string& path, const RecLoadOptions& options, Collector&
   using data::ColumnType;
   data::TableOptions table_options;
   const double inf = std::numeric_limits<double>::infinity();
-  table_options.columns = {{options.user_col, ColumnType::kString, true, -inf, inf, true},
-                           {options.item_col, ColumnType::kString, true, -inf, inf, true},
-                           {options.rating_col, ColumnType::kFloat, false},
-                           {options.time_col, ColumnType::kFloat, false, -data::kInt64Safe, data::kInt64Safe},
-                           {options.event_col, ColumnType::kString, false, -inf, inf, true}};
+  table_options.columns = {
+      {options.user_col, ColumnType::kString, true, -inf, inf, true},
+      {options.item_col, ColumnType::kString, true, -inf, inf, true},
+      {options.rating_col, ColumnType::kFloat, false},
+      {options.time_col, ColumnType::kFloat, false, -data::kInt64Safe, data::kInt64Safe},
+      {options.event_col, ColumnType::kString, false, -inf, inf, true}};
   table_options.on_bad_row = options.on_bad_row;
   table_options.max_reasons = kMaxReasons;
   const data::Table table = data::read_table(path, table_options);
@@ -515,6 +521,15 @@ RecDataset rec_dataset_read(const std::string& path, const RecLoadOptions& optio
   }
   const RecFormat format =
       options.format == RecFormat::kAuto ? detect_format(path) : options.format;
+  if (options.keep_events) {
+    if (format != RecFormat::kCsv) {
+      throw Error(path +
+                  ": behaviour-mlp reads a CSV behaviour log (user, item, event, time and "
+                  "numeric columns), not a " +
+                  (format == RecFormat::kSeq ? std::string("seq") : "MovieLens") + " file");
+    }
+    return read_behaviour_log(path, options);
+  }
   Collector out(options);
   switch (format) {
     case RecFormat::kCsv:
@@ -532,7 +547,72 @@ RecDataset rec_dataset_read(const std::string& path, const RecLoadOptions& optio
   return out.finish();
 }
 
+RecDataset rec_dataset_remap(const RecDataset& data, const data::IdMap& users,
+                             const data::IdMap& items, int64_t* dropped) {
+  RecDataset out = data;
+  out.users = users;
+  out.items = items;
+  out.sequences.assign(users.size(), {});
+  out.times.assign(users.size(), {});
+  auto user_of = [&](int64_t u) { return users.find(data.users.name(u)); };
+  auto item_of = [&](int64_t i) { return items.find(data.items.name(i)); };
+  int64_t lost = 0;
+  for (size_t u = 0; u < data.sequences.size(); ++u) {
+    const int64_t to = user_of(static_cast<int64_t>(u));
+    for (size_t k = 0; k < data.sequences[u].size(); ++k) {
+      const int64_t item = to < 0 ? -1 : item_of(data.sequences[u][k]);
+      if (item < 0) {
+        ++lost;
+        continue;
+      }
+      out.sequences[to].push_back(item);
+      out.times[to].push_back(data.times[u][k]);
+    }
+  }
+  BehaviourLog& log = out.events;
+  log = BehaviourLog{};
+  log.feature_names = data.events.feature_names;
+  log.features.resize(log.feature_names.size());
+  for (int64_t r = 0; r < data.events.rows(); ++r) {
+    const int64_t u = user_of(data.events.user[r]), i = item_of(data.events.item[r]);
+    if (u < 0 || i < 0) {
+      lost += data.events.positive[r] ? 0 : 1;  // positive rows were counted with the sequences
+      continue;
+    }
+    log.user.push_back(u);
+    log.item.push_back(i);
+    log.time.push_back(data.events.time[r]);
+    log.positive.push_back(data.events.positive[r]);
+    for (size_t f = 0; f < log.features.size(); ++f)
+      log.features[f].push_back(data.events.features[f][r]);
+  }
+  if (dropped != nullptr) *dropped = lost;
+  return out;
+}
+
+std::string rec_dataset_summary(const RecDataset& d, const std::string& path,
+                                const RecLoadOptions& options) {
+  std::string out = path + ": " + std::to_string(d.num_users()) + " users, " +
+                    std::to_string(d.num_items()) + " items, " +
+                    std::to_string(d.num_interactions()) + " interactions";
+  if (!d.events.empty()) out += " in " + std::to_string(d.events.rows()) + " events";
+  out += " (" + std::to_string(d.rows_read) + " rows read";
+  auto add = [&](int64_t count, const std::string& what) {
+    if (count) out += ", " + std::to_string(count) + " " + what;
+  };
+  add(d.rows_below_rating, "below --min-rating");
+  add(d.rows_not_positive, "not '" + options.positive_event + "'");
+  add(d.rows_duplicate, "duplicates");
+  add(d.rows_filtered_kcore, "by k-core");
+  add(d.rows_skipped, "bad rows skipped");
+  add(d.cells_filled, "empty cells filled");
+  out += ")";
+  for (const auto& r : d.skip_reasons) out += "\n  skipped: " + r;
+  return out;
+}
+
 RecSplit split_leave_one_out(const RecDataset& data) {
+  if (!data.events.empty()) return split_behaviour_leave_one_out(data);
   RecSplit split = empty_split(data.sequences.size());
   for (size_t u = 0; u < data.sequences.size(); ++u) {
     const std::vector<int64_t>& s = data.sequences[u];

@@ -1,7 +1,7 @@
-// The seed's recommender, also NCF's MLP (He et al. 2017, arch "ncf-mlp"): user and item
-// embeddings, plus optional per-item numeric behaviour features, through the Dense+ReLU tower
-// (64 -> 32 by default, as in the seed) and Dense 1; a sigmoid turns the logit into the
-// purchase probability.
+// The behaviour-log MLP recommender (arch "behaviour-mlp"), also NCF's MLP (He et al. 2017,
+// arch "ncf-mlp"): user and item embeddings, plus optional per-item numeric behaviour features,
+// through the Dense+ReLU tower (64 -> 32 by default) and Dense 1; a sigmoid turns the logit into
+// the purchase probability.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +35,7 @@ class MlpImpl : public PairModelImpl {
   at::Tensor score(const at::Tensor& users, const at::Tensor& items) override;
   // users (B), items (B) -> logits (B)
   at::Tensor forward(const at::Tensor& users, const at::Tensor& items);
-  at::Tensor score_all(const at::Tensor& users) override;  // (B) -> (B, I)
+  at::Tensor score_all(const at::Tensor& users) override;           // (B) -> (B, I)
   at::Tensor item_vectors() override { return item_emb_->weight; }  // (I, D)
   int64_t width_per_pair() const override { return tower_->first_width(); }
 

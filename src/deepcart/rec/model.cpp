@@ -25,7 +25,8 @@ torch::nn::Embedding seq_item_embedding(int64_t items, int64_t dim) {
 
 at::Tensor SeqModelImpl::encode_real(const at::Tensor& history) {
   at::Tensor hidden = encode(history);  // (B, L, D)
-  return hidden.reshape({-1, hidden.size(2)}).index_select(0, history.flatten().nonzero().squeeze(1));
+  return hidden.reshape({-1, hidden.size(2)})
+      .index_select(0, history.flatten().nonzero().squeeze(1));
 }
 
 at::Tensor SeqModelImpl::encode_last(const at::Tensor& history) {
@@ -34,13 +35,16 @@ at::Tensor SeqModelImpl::encode_last(const at::Tensor& history) {
 
 RecFamily rec_family(const std::string& arch) {
   if (arch == "pop") return RecFamily::kPop;
-  if (arch == "bpr-mf" || arch == "gmf" || arch == "ncf-mlp" || arch == "neumf" || arch == "mlp") {
+  if (arch == "bpr-mf" || arch == "gmf" || arch == "ncf-mlp" || arch == "neumf" ||
+      arch == "behaviour-mlp" || arch == "mlp") {
     return RecFamily::kPair;
   }
   if (arch == "sasrec" || arch == "gru4rec") return RecFamily::kSeq;
   if (arch == "ease") return RecFamily::kItemItem;
-  throw Error("--model: expected pop, bpr-mf, gmf, ncf-mlp, neumf, mlp, sasrec, gru4rec or ease, found '" +
-              arch + "'");
+  throw Error(
+      "--model: expected pop, bpr-mf, gmf, ncf-mlp, neumf, behaviour-mlp (or mlp), sasrec, gru4rec "
+      "or ease, found '" +
+      arch + "'");
 }
 
 namespace {
@@ -64,7 +68,8 @@ nlohmann::json rec_resolve_hparams(const std::string& arch, const nlohmann::json
   if (arch == "bpr-mf") return resolve<MfOptions>(arch, hp);
   if (arch == "gmf") return resolve<GmfOptions>(arch, hp);
   if (arch == "neumf") return resolve<NeuMfOptions>(arch, hp);
-  if (arch == "mlp" || arch == "ncf-mlp") return resolve<MlpOptions>(arch, hp);
+  if (arch == "behaviour-mlp" || arch == "mlp" || arch == "ncf-mlp")
+    return resolve<MlpOptions>(arch, hp);
   if (arch == "sasrec") return resolve<SasRecOptions>(arch, hp);
   if (arch == "gru4rec") return resolve<Gru4RecOptions>(arch, hp);
   rec_family(arch);  // throws the message listing the architectures
@@ -86,7 +91,8 @@ std::shared_ptr<PairModelImpl> make_pair_model(const std::string& arch, const nl
   if (arch == "bpr-mf") return std::make_shared<BprMfImpl>(options_of<MfOptions>(hp, arch));
   if (arch == "gmf") return std::make_shared<GmfImpl>(options_of<GmfOptions>(hp, arch));
   if (arch == "neumf") return std::make_shared<NeuMfImpl>(options_of<NeuMfOptions>(hp, arch));
-  if (arch == "mlp" || arch == "ncf-mlp") return std::make_shared<MlpImpl>(options_of<MlpOptions>(hp, arch));
+  if (arch == "behaviour-mlp" || arch == "mlp" || arch == "ncf-mlp")
+    return std::make_shared<MlpImpl>(options_of<MlpOptions>(hp, arch));
   throw Error("'" + arch + "' is not a pair model");
 }
 

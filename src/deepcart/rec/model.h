@@ -1,6 +1,6 @@
 // What every trainable recommender offers the tasks, the evaluator and the Recommender.
 // Two families: pair models score (user, item) pairs from ids (bpr-mf, gmf, ncf-mlp, neumf,
-// the seed's mlp); sequence models encode a user's recent items (sasrec, gru4rec).
+// behaviour-mlp); sequence models encode a user's recent items (sasrec, gru4rec).
 #pragma once
 
 #include <cstdint>

@@ -7,13 +7,18 @@
 #include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/rec/ease.h"
-#include "deepcart/rec/interactions.h"
+#include "deepcart/rec/mlp.h"
 #include "deepcart/rec/model.h"
 #include "deepcart/rec/neumf.h"
 #include "deepcart/rec/ranking.h"
 #include "deepcart/rec/recommender.h"
 
 namespace deepcart::rec {
+
+// behaviour_task.cpp: behaviour-mlp's task, with the item features it adds to the model.
+TrainResult train_behaviour_mlp(const RecDataset& data, const RecSplit& split,
+                                const TrainSpec& spec, MlpImpl& model, ModelFile& file);
+
 namespace {
 
 std::vector<std::vector<int64_t>> sorted_unique(const std::vector<std::vector<int64_t>>& lists) {
@@ -35,7 +40,8 @@ at::Tensor pair_loss(const std::string& loss, const at::Tensor& logits /* (B, 1 
     return -torch::log_sigmoid(logits.slice(1, 0, 1) - logits.slice(1, 1)).mean();
   }
   if (loss == "softmax") {
-    return torch::cross_entropy_loss(logits, torch::zeros({logits.size(0)}, logits.options().dtype(torch::kLong)));
+    return torch::cross_entropy_loss(
+        logits, torch::zeros({logits.size(0)}, logits.options().dtype(torch::kLong)));
   }
   throw Error("--loss: expected bce, bpr or softmax, found '" + loss + "'");
 }
@@ -67,7 +73,8 @@ class ValidationSet {
     RankingTask part = task_;
     part.users.clear();
     part.targets.clear();
-    for (size_t i = static_cast<size_t>(rank); i < task_.users.size(); i += static_cast<size_t>(world)) {
+    for (size_t i = static_cast<size_t>(rank); i < task_.users.size();
+         i += static_cast<size_t>(world)) {
       part.users.push_back(task_.users[i]);
       part.targets.push_back(task_.targets[i]);
     }
@@ -85,7 +92,10 @@ class PairTask : public TrainTask {
  public:
   PairTask(std::shared_ptr<PairModelImpl> model, const RecSplit& split, int64_t items,
            std::string loss, int negatives, std::vector<int> ks)
-      : model_(std::move(model)), items_(items), loss_(std::move(loss)), negatives_(negatives),
+      : model_(std::move(model)),
+        items_(items),
+        loss_(std::move(loss)),
+        negatives_(negatives),
         valid_(split, std::move(ks)) {
     for (size_t u = 0; u < split.train.size(); ++u) {
       for (int64_t i : split.train[u]) {
@@ -107,7 +117,8 @@ class PairTask : public TrainTask {
     for (int64_t j = 0; j < b; ++j) {
       u[j] = users_[idx[j]];
       it[j][0] = positives_[idx[j]];
-      for (int k = 0; k < negatives_; ++k) it[j][1 + k] = sample_unseen(valid_.seen()[u[j]], items_, rng);
+      for (int k = 0; k < negatives_; ++k)
+        it[j][1 + k] = sample_unseen(valid_.seen()[u[j]], items_, rng);
     }
     return pair_loss(loss_, model_->score(on_device(users), on_device(items)));
   }
@@ -133,7 +144,10 @@ class SeqTask : public TrainTask {
  public:
   SeqTask(std::shared_ptr<SeqModelImpl> model, const RecSplit& split, int64_t items,
           std::string loss, std::vector<int> ks)
-      : model_(std::move(model)), split_(split), items_(items), loss_(std::move(loss)),
+      : model_(std::move(model)),
+        split_(split),
+        items_(items),
+        loss_(std::move(loss)),
         valid_(split, std::move(ks)) {
     for (size_t u = 0; u < split.train.size(); ++u) {
       if (split.train[u].size() >= 2) users_.push_back(static_cast<int64_t>(u));
@@ -148,7 +162,8 @@ class SeqTask : public TrainTask {
   at::Tensor loss(const at::Tensor& indices, std::mt19937_64& rng) override {
     const int64_t b = indices.size(0), len = model_->max_len();
     // input = seq[:-1], target = seq[1:], both the last `len` positions, left-padded.
-    at::Tensor input = torch::zeros({b, len}, torch::kLong), target = torch::zeros({b, len}, torch::kLong);
+    at::Tensor input = torch::zeros({b, len}, torch::kLong),
+               target = torch::zeros({b, len}, torch::kLong);
     auto in = input.accessor<int64_t, 2>();
     auto tg = target.accessor<int64_t, 2>();
     auto idx = indices.accessor<int64_t, 1>();
@@ -162,10 +177,11 @@ class SeqTask : public TrainTask {
       }
     }
     // The input and the target have their real positions in the same slots.
-    at::Tensor h = model_->encode_real(on_device(input));                         // (N, D)
-    const at::Tensor targets = on_device(target);               // `tg` keeps reading the CPU copy
-    at::Tensor t = targets.flatten().index_select(0, (targets > 0).flatten().nonzero().squeeze(1)) - 1;  // (N)
-    at::Tensor vectors = model_->item_vectors();                                 // (I, D)
+    at::Tensor h = model_->encode_real(on_device(input));  // (N, D)
+    const at::Tensor targets = on_device(target);          // `tg` keeps reading the CPU copy
+    at::Tensor t =
+        targets.flatten().index_select(0, (targets > 0).flatten().nonzero().squeeze(1)) - 1;  // (N)
+    at::Tensor vectors = model_->item_vectors();  // (I, D)
     if (loss_ == "softmax") return torch::cross_entropy_loss(torch::mm(h, vectors.t()), t);
     // One sampled negative per position, never an item of that user's sequence.
     at::Tensor neg = torch::empty_like(t);
@@ -191,7 +207,8 @@ class SeqTask : public TrainTask {
           std::vector<const std::vector<int64_t>*> histories;
           auto u = users.accessor<int64_t, 1>();
           for (int64_t j = 0; j < users.size(0); ++j) histories.push_back(&split_.train[u[j]]);
-          at::Tensor h = model_->encode_last(on_device(rec_pad_histories(histories, model_->max_len())));
+          at::Tensor h =
+              model_->encode_last(on_device(rec_pad_histories(histories, model_->max_len())));
           return torch::mm(h, model_->item_vectors().t());  // (B, I)
         },
         items_, 256);
@@ -206,7 +223,8 @@ class SeqTask : public TrainTask {
   std::vector<int64_t> users_;
 };
 
-void add_csr(ModelFile& file, const std::string& name, const std::vector<std::vector<int64_t>>& lists) {
+void add_csr(ModelFile& file, const std::string& name,
+             const std::vector<std::vector<int64_t>>& lists) {
   std::vector<int64_t> offsets{0}, flat;
   for (const auto& l : lists) {
     flat.insert(flat.end(), l.begin(), l.end());
@@ -224,7 +242,8 @@ std::string rec_default_loss(const std::string& arch) {
   return "bce";
 }
 
-at::Tensor rec_pad_histories(const std::vector<const std::vector<int64_t>*>& histories, int64_t len) {
+at::Tensor rec_pad_histories(const std::vector<const std::vector<int64_t>*>& histories,
+                             int64_t len) {
   at::Tensor out = torch::zeros({static_cast<int64_t>(histories.size()), len}, torch::kLong);
   auto a = out.accessor<int64_t, 2>();
   for (size_t j = 0; j < histories.size(); ++j) {
@@ -235,23 +254,23 @@ at::Tensor rec_pad_histories(const std::vector<const std::vector<int64_t>*>& his
   return out;
 }
 
-RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrainConfig config) {
+RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, TrainSpec config) {
+  config.arch = rec_arch_name(config.arch);
   const RecFamily family = rec_family(config.arch);
   if (config.loss.empty()) config.loss = rec_default_loss(config.arch);
   nlohmann::json hp = config.hparams;
   hp["items"] = data.num_items();
   if (family != RecFamily::kSeq) hp["users"] = data.num_users();
+  if (config.arch == "behaviour-mlp")
+    hp["features"] = static_cast<int64_t>(data.events.feature_names.size());
 
   RecTrainOutput out;
   ModelFile& file = out.model;
   file.task = "rec";
   file.arch = config.arch;
-  file.meta = {{"users", data.users.to_json()},
-               {"items", data.items.to_json()},
-               {"loss", config.loss},
-               {"negatives", config.negatives},
-               {"protocol", split.protocol},
-               {"seed", config.train.seed}};
+  file.meta = {{"users", data.users.to_json()}, {"items", data.items.to_json()},
+               {"loss", config.loss},           {"negatives", config.negatives},
+               {"protocol", split.protocol},    {"seed", config.train.seed}};
   // Popularity in training: the pop model itself, and the fallback for unknown users.
   at::Tensor pop = torch::zeros({data.num_items()});
   {
@@ -285,10 +304,13 @@ RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrain
       at::Tensor b = ease_fit(gram, l2);
       auto m = valid.run([&](const at::Tensor& u) { return torch::mm(x.index_select(0, u), b); },
                          data.num_items(), 256);
-      if (!m.count(metric)) throw Error("--monitor: ease reports ndcg/hr/recall/precision/map/mrr@K, not '" + metric + "'");
+      if (!m.count(metric))
+        throw Error("--monitor: ease reports ndcg/hr/recall/precision/map/mrr@K, not '" + metric +
+                    "'");
       const double value = m.at(metric);
       tried.push_back({{"l2", l2}, {metric, value}});
-      if (!config.train.quiet) std::fprintf(stderr, "ease l2 %g: validation %s %.4f\n", l2, metric.c_str(), value);
+      if (!config.train.quiet)
+        std::fprintf(stderr, "ease l2 %g: validation %s %.4f\n", l2, metric.c_str(), value);
       if (value > best) {
         best = value;
         best_b = b;
@@ -299,7 +321,8 @@ RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrain
     // The strength is chosen; the final weights use every training interaction, validation
     // items included (the test items stay unseen).
     std::vector<std::vector<int64_t>> all = split.train;
-    for (size_t u = 0; u < all.size(); ++u) all[u].insert(all[u].end(), split.valid[u].begin(), split.valid[u].end());
+    for (size_t u = 0; u < all.size(); ++u)
+      all[u].insert(all[u].end(), split.valid[u].begin(), split.valid[u].end());
     at::Tensor x_all = on_device(ease_matrix(all, data.num_items()));
     best_b = ease_fit(torch::mm(x_all.t(), x_all), hp["l2"].get<double>());
     file.hparams = hp;
@@ -315,8 +338,10 @@ RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrain
       }
       ModelFile g = model_file_read(config.init_gmf, "rec");
       ModelFile m = model_file_read(config.init_mlp, "rec");
-      if (g.arch != "gmf") throw Error(config.init_gmf + ": expected a gmf model, found '" + g.arch + "'");
-      if (m.arch != "ncf-mlp") throw Error(config.init_mlp + ": expected an ncf-mlp model, found '" + m.arch + "'");
+      if (g.arch != "gmf")
+        throw Error(config.init_gmf + ": expected a gmf model, found '" + g.arch + "'");
+      if (m.arch != "ncf-mlp")
+        throw Error(config.init_mlp + ": expected an ncf-mlp model, found '" + m.arch + "'");
       auto gmf = make_pair_model("gmf", g.hparams);
       auto mlp = make_pair_model("ncf-mlp", m.hparams);
       g.load_module("model/", *gmf);
@@ -325,8 +350,13 @@ RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrain
           *std::dynamic_pointer_cast<GmfImpl>(gmf), *std::dynamic_pointer_cast<MlpImpl>(mlp));
     }
     file.hparams = hp;
-    PairTask task(model, split, data.num_items(), config.loss, config.negatives, config.ks);
-    out.result = Trainer(config.train).fit(task, file);
+    if (config.arch == "behaviour-mlp") {
+      out.result = train_behaviour_mlp(data, split, config,
+                                       *std::dynamic_pointer_cast<MlpImpl>(model), file);
+    } else {
+      PairTask task(model, split, data.num_items(), config.loss, config.negatives, config.ks);
+      out.result = Trainer(config.train).fit(task, file);
+    }
     file.add_module("model/", *model);
   } else {
     auto model = make_seq_model(config.arch, hp);

@@ -1,7 +1,8 @@
 // Training any recommender on a RecDataset split through the shared Trainer. Pair models learn
 // from (user, item) pairs with sampled unseen negatives (BCE, BPR or sampled softmax); sequence
 // models learn to predict every next item of the training sequence (full softmax, or BCE/BPR
-// with one sampled negative per position).
+// with one sampled negative per position). behaviour-mlp learns from every (user, item) pair of a
+// behaviour log's training rows, labelled purchased or not, with per-item numeric features.
 #pragma once
 
 #include <string>
@@ -12,19 +13,9 @@
 #include "deepcart/core/model_file.h"
 #include "deepcart/core/trainer.h"
 #include "deepcart/rec/dataset.h"
+#include "deepcart/rec/spec.h"
 
 namespace deepcart::rec {
-
-struct RecTrainConfig {
-  std::string arch = "bpr-mf";
-  nlohmann::json hparams = nlohmann::json::object();  // dim, layers, ...; users/items from data
-  std::string loss;   // bce | bpr | softmax; empty = the architecture's default
-  int negatives = 4;  // sampled per positive (pair models; sequence models with bce/bpr use 1)
-  std::vector<int> ks = {10};  // validation cut-offs; the Trainer monitors ndcg@<first>
-  std::string init_gmf, init_mlp;  // neumf: start from trained gmf and ncf-mlp ModelFiles
-  std::vector<double> l2 = {50, 100, 200, 400, 800, 1600};  // ease: chosen on validation
-  TrainOptions train;
-};
 
 struct RecTrainOutput {
   ModelFile model;
@@ -34,9 +25,11 @@ struct RecTrainOutput {
 // The default loss of an architecture: bpr for bpr-mf, softmax for sequence models, else bce.
 std::string rec_default_loss(const std::string& arch);
 
-RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, RecTrainConfig config);
+// Trains spec.arch on `split` of `data` (spec.data says how they were read; it is not used here).
+RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, TrainSpec spec);
 
 // Left-padded (B, L) int64 of item id + 1 from the last `len` items of each history.
-at::Tensor rec_pad_histories(const std::vector<const std::vector<int64_t>*>& histories, int64_t len);
+at::Tensor rec_pad_histories(const std::vector<const std::vector<int64_t>*>& histories,
+                             int64_t len);
 
 }  // namespace deepcart::rec

@@ -16,26 +16,29 @@ namespace {
 
 // A stored list of item lists (one per user) in CSR form, checked before it is expanded: the
 // offsets start at 0, never decrease and end at the item count, and every item is a known one.
-std::vector<std::vector<int64_t>> read_csr(const ModelFile& file, const std::string& name, int64_t rows,
-                                           int64_t items) {
+std::vector<std::vector<int64_t>> read_csr(const ModelFile& file, const std::string& name,
+                                           int64_t rows, int64_t items) {
   const at::Tensor offsets = file.tensor(name + "/offsets", at::kLong, {rows + 1});
   const at::Tensor flat = file.tensor(name + "/items", at::kLong, {-1});
   const int64_t* o = offsets.data_ptr<int64_t>();
   const int64_t* f = flat.data_ptr<int64_t>();
   const int64_t n = flat.numel();
   if (o[0] != 0 || o[rows] != n) {
-    throw Error(file.source + ": tensor '" + name + "/offsets': expected to run from 0 to " + std::to_string(n) +
-                ", found " + std::to_string(o[0]) + " to " + std::to_string(o[rows]));
+    throw Error(file.source + ": tensor '" + name + "/offsets': expected to run from 0 to " +
+                std::to_string(n) + ", found " + std::to_string(o[0]) + " to " +
+                std::to_string(o[rows]));
   }
   for (int64_t r = 0; r < rows; ++r) {
     if (o[r + 1] < o[r]) {
-      throw Error(file.source + ": tensor '" + name + "/offsets': decreases at entry " + std::to_string(r + 1));
+      throw Error(file.source + ": tensor '" + name + "/offsets': decreases at entry " +
+                  std::to_string(r + 1));
     }
   }
   for (int64_t i = 0; i < n; ++i) {
     if (f[i] < 0 || f[i] >= items) {
-      throw Error(file.source + ": tensor '" + name + "/items': entry " + std::to_string(i) + " is item " +
-                  std::to_string(f[i]) + ", expected 0 to " + std::to_string(items - 1));
+      throw Error(file.source + ": tensor '" + name + "/items': entry " + std::to_string(i) +
+                  " is item " + std::to_string(f[i]) + ", expected 0 to " +
+                  std::to_string(items - 1));
     }
   }
   std::vector<std::vector<int64_t>> out(rows);
@@ -51,8 +54,8 @@ data::IdMap read_ids(const ModelFile& file, const char* key) {
   }
   for (size_t i = 0; i < it->size(); ++i) {
     if (!(*it)[i].is_string()) {
-      throw Error(file.source + ": metadata '" + key + "[" + std::to_string(i) + "]': expected a string, found " +
-                  (*it)[i].dump());
+      throw Error(file.source + ": metadata '" + key + "[" + std::to_string(i) +
+                  "]': expected a string, found " + (*it)[i].dump());
     }
   }
   data::IdMap map = data::IdMap::from_json(*it);
@@ -88,8 +91,8 @@ Recommender::Recommender(ModelFile file) : file_(std::move(file)) {
     for (const char* key : {"users", "items"}) {
       const int64_t want = key[0] == 'u' ? n_users : n_items;
       if (file_.hparams.contains(key) && file_.hparams[key] != want) {
-        throw Error("hyper-parameter '" + std::string(key) + "': " + file_.hparams[key].dump() + ", but the model's " +
-                    key + " list has " + std::to_string(want));
+        throw Error("hyper-parameter '" + std::string(key) + "': " + file_.hparams[key].dump() +
+                    ", but the model's " + key + " list has " + std::to_string(want));
       }
     }
     at::Tensor vectors;
@@ -138,8 +141,9 @@ at::Tensor Recommender::score_users(const at::Tensor& users,
     std::vector<const std::vector<int64_t>*> h;
     auto u = users.accessor<int64_t, 1>();
     for (int64_t j = 0; j < users.size(0); ++j) h.push_back(&source.at(u[j]));
-    at::Tensor hidden = seq_->encode_last(on_device(rec_pad_histories(h, seq_->max_len())));  // (B, D)
-    return on_cpu(torch::mm(hidden, seq_->item_vectors().t()));  // (B, I)
+    at::Tensor hidden =
+        seq_->encode_last(on_device(rec_pad_histories(h, seq_->max_len())));  // (B, D)
+    return on_cpu(torch::mm(hidden, seq_->item_vectors().t()));               // (B, I)
   }
   if (ease_.defined()) {
     const auto& source = histories ? *histories : history_;
@@ -157,7 +161,8 @@ at::Tensor Recommender::score_users(const at::Tensor& users,
 at::Tensor Recommender::score_history(const std::vector<int64_t>& history) {
   c10::InferenceMode guard;
   if (seq_) {
-    at::Tensor hidden = seq_->encode_last(on_device(rec_pad_histories({&history}, seq_->max_len())));
+    at::Tensor hidden =
+        seq_->encode_last(on_device(rec_pad_histories({&history}, seq_->max_len())));
     return on_cpu(torch::mv(seq_->item_vectors(), hidden[0]));  // (I)
   }
   if (ease_.defined()) {
@@ -176,7 +181,8 @@ at::Tensor Recommender::score_history(const std::vector<int64_t>& history) {
 at::Tensor Recommender::probability(const at::Tensor& users, const at::Tensor& items) {
   c10::InferenceMode guard;
   if (!pair_) throw Error(file_.arch + ": has no per-pair probability");
-  return on_cpu(torch::sigmoid(pair_->score(on_device(users), on_device(items.unsqueeze(1))).squeeze(1)));
+  return on_cpu(
+      torch::sigmoid(pair_->score(on_device(users), on_device(items.unsqueeze(1))).squeeze(1)));
 }
 
 double Recommender::present(double raw) const {
@@ -193,17 +199,17 @@ std::vector<std::string> Recommender::because(const std::vector<int64_t>& histor
                               unit_vectors_[item]);
   auto top = std::get<1>(sims.topk(std::min<int64_t>(reasons, sims.size(0))));
   std::vector<std::string> out;
-  for (int64_t j = 0; j < top.size(0); ++j) out.push_back(items_.name(distinct[top[j].item<int64_t>()]));
+  for (int64_t j = 0; j < top.size(0); ++j)
+    out.push_back(items_.name(distinct[top[j].item<int64_t>()]));
   return out;
 }
 
-std::vector<ScoredItem> Recommender::top(at::Tensor scores, int k, const std::vector<int64_t>& history,
-                                         int reasons) {
+std::vector<ScoredItem> Recommender::top(at::Tensor scores, int k,
+                                         const std::vector<int64_t>& history, int reasons) {
   if (k < 1) throw Error("--k: expected at least 1, found " + std::to_string(k));
   const float* s = scores.data_ptr<float>();
-  const int64_t available = std::count_if(s, s + scores.numel(), [](float v) {
-    return v > -std::numeric_limits<float>::infinity();
-  });
+  const int64_t available = std::count_if(
+      s, s + scores.numel(), [](float v) { return v > -std::numeric_limits<float>::infinity(); });
   auto [values, indices] = scores.topk(std::min<int64_t>(k, available));
   std::vector<ScoredItem> out;
   auto v = values.accessor<float, 1>();
@@ -223,8 +229,9 @@ std::vector<ScoredItem> Recommender::recommend(const std::string& user, int k, b
   }
   c10::InferenceMode guard;
   at::Tensor scores = (ease_.defined() ? score_history(history_[u])
-                                        : score_users(torch::tensor({u}, torch::kLong))[0])
-                          .contiguous().clone();  // (I)
+                                       : score_users(torch::tensor({u}, torch::kLong))[0])
+                          .contiguous()
+                          .clone();  // (I)
   if (exclude_seen) {
     float* s = scores.data_ptr<float>();
     for (int64_t item : seen_[u]) s[item] = -std::numeric_limits<float>::infinity();
@@ -290,46 +297,24 @@ std::map<std::string, double> rec_evaluate_split(Recommender& model, const RecSp
                        model.items().size(), task);
 }
 
-Interactions interactions_remap(const Interactions& log, const data::IdMap& users,
-                                const data::IdMap& items, int64_t* dropped) {
-  Interactions out;
-  out.users = users;
-  out.items = items;
-  out.has_events = log.has_events;
-  out.report = log.report;
-  int64_t skipped = 0;
-  for (int64_t r = 0; r < log.rows(); ++r) {
-    const int64_t u = users.find(log.users.name(log.user[r]));
-    const int64_t i = items.find(log.items.name(log.item[r]));
-    if (u < 0 || i < 0) {
-      ++skipped;
-      continue;
-    }
-    out.user.push_back(u);
-    out.item.push_back(i);
-    out.time.push_back(log.time[r]);
-    out.positive.push_back(log.positive[r]);
-  }
-  if (dropped) *dropped = skipped;
-  return out;
-}
-
-std::map<std::string, double> rec_evaluate(Recommender& model, const Interactions& log,
-                                           const LooSplit& split, const std::vector<int>& ks,
-                                           int negatives, uint64_t seed) {
+std::map<std::string, double> rec_evaluate_behaviour(Recommender& model, const RecDataset& data,
+                                                     const RecSplit& split,
+                                                     const std::vector<int>& ks, int negatives,
+                                                     uint64_t seed) {
   const int64_t n_items = model.items().size();
   // Everything the user interacted with except the test item is excluded from the ranking.
-  std::vector<std::vector<int64_t>> exclude = items_by_user(log, split.train_rows, false);
+  std::vector<std::vector<int64_t>> exclude = items_by_user(data, split.train_rows);
   RankingTask task;
   task.ks = ks;
   task.exclude = &exclude;
   task.batch_users = model.batch_users();
-  for (size_t u = 0; u < split.test_item.size(); ++u) {
-    if (split.test_item[u] < 0) continue;
+  for (size_t u = 0; u < split.test.size(); ++u) {
+    if (split.test[u].empty()) continue;
     task.users.push_back(static_cast<int64_t>(u));
-    task.targets.push_back({split.test_item[u]});
+    task.targets.push_back({split.test[u][0]});
     auto& ex = exclude[u];
-    ex.insert(std::upper_bound(ex.begin(), ex.end(), split.val_item[u]), split.val_item[u]);
+    const int64_t valid = split.valid[u][0];
+    ex.insert(std::upper_bound(ex.begin(), ex.end(), valid), valid);
   }
   if (task.users.empty()) {
     throw Error("evaluation: no user has 3 or more distinct purchases, so nothing is held out");
@@ -338,13 +323,15 @@ std::map<std::string, double> rec_evaluate(Recommender& model, const Interaction
       rank_evaluate([&](const at::Tensor& u) { return model.score_users(u); }, n_items, task);
   const at::Tensor pop = model.popularity();
   for (const auto& [name, value] : rank_evaluate(
-           [&](const at::Tensor& u) { return pop.unsqueeze(0).expand({u.size(0), n_items}).clone(); },
+           [&](const at::Tensor& u) {
+             return pop.unsqueeze(0).expand({u.size(0), n_items}).clone();
+           },
            n_items, task)) {
     if (name != "users") out["pop_" + name] = value;
   }
 
   // Held-out rows: each test purchase against `negatives` never-seen items, seeded.
-  std::vector<std::vector<int64_t>> seen = items_by_user(log, {}, false);
+  std::vector<std::vector<int64_t>> seen = items_by_user(data, {});
   std::mt19937_64 rng(seed ^ 0xe7a1);
   std::vector<int64_t> users, items;
   std::vector<float> labels;
@@ -359,7 +346,8 @@ std::map<std::string, double> rec_evaluate(Recommender& model, const Interaction
       labels.push_back(0.0f);
     }
   }
-  at::Tensor p = model.probability(torch::tensor(users, torch::kLong), torch::tensor(items, torch::kLong));
+  at::Tensor p =
+      model.probability(torch::tensor(users, torch::kLong), torch::tensor(items, torch::kLong));
   std::vector<float> probs(p.data_ptr<float>(), p.data_ptr<float>() + p.numel());
   out["auc"] = auc(probs, labels);
   out["logloss"] = log_loss(probs, labels);

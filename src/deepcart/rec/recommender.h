@@ -14,14 +14,13 @@
 #include "deepcart/core/model_file.h"
 #include "deepcart/data/id_map.h"
 #include "deepcart/rec/dataset.h"
-#include "deepcart/rec/interactions.h"
 #include "deepcart/rec/model.h"
 
 namespace deepcart::rec {
 
 struct ScoredItem {
   std::string item;
-  double score;                     // probability for BCE-trained models, else the raw score
+  double score;                      // probability for BCE-trained models, else the raw score
   std::vector<std::string> because;  // history items that contributed most
 };
 
@@ -84,15 +83,13 @@ std::map<std::string, double> rec_evaluate_split(Recommender& model, const RecSp
                                                  bool test, const std::vector<int>& ks,
                                                  int64_t sampled_negatives, uint64_t seed);
 
-// The seed's behaviour-log protocol: AUC and log-loss on the test purchases against
-// `negatives` sampled never-seen items each, HR/NDCG@K (and the other ranking metrics) of the
-// test item against all items the user has not interacted with, and the popularity baseline.
-// `log` must already use the model's ids (see interactions_remap).
-std::map<std::string, double> rec_evaluate(Recommender& model, const Interactions& log,
-                                           const LooSplit& split, const std::vector<int>& ks,
-                                           int negatives, uint64_t seed);
-
-Interactions interactions_remap(const Interactions& log, const data::IdMap& users,
-                                const data::IdMap& items, int64_t* dropped);
+// behaviour-mlp's protocol on a behaviour log split leave-one-out: AUC and log-loss of the test
+// purchases against `negatives` sampled never-seen items each; HR/NDCG@K (and the other ranking
+// metrics) of the test item against all items the user has not interacted with; and the same
+// ranking metrics of popularity (pop_...). `data` must use the model's ids.
+std::map<std::string, double> rec_evaluate_behaviour(Recommender& model, const RecDataset& data,
+                                                     const RecSplit& split,
+                                                     const std::vector<int>& ks, int negatives,
+                                                     uint64_t seed);
 
 }  // namespace deepcart::rec

@@ -1,4 +1,4 @@
-// The MLP tower shared by the seed's mlp, ncf-mlp and neumf: [user part, item part] through
+// The MLP tower shared by behaviour-mlp, ncf-mlp and neumf: [user part, item part] through
 // Dense+ReLU layers. The first layer is split into a user half and an item half, so that
 // scoring U users against all I items computes each half once and broadcasts (U, I, H1).
 #pragma once
