@@ -9,15 +9,15 @@
 
 #include "cli_common.h"
 #include "deepcart/core/error.h"
-#include "deepcart/data/shop_gen.h"
-#include "deepcart/rec/dataset.h"
-#include "deepcart/rec/mlp_task.h"
-#include "deepcart/rec/rec_task.h"
-#include "deepcart/rec/recommender.h"
 #include "deepcart/data/csv_reader.h"
 #include "deepcart/data/image.h"
+#include "deepcart/data/shop_gen.h"
+#include "deepcart/rec/dataset.h"
+#include "deepcart/rec/recommender.h"
+#include "deepcart/rec/workflow.h"
 #include "deepcart/text/classifier.h"
 #include "deepcart/text/report.h"
+#include "deepcart/text/workflow.h"
 #include "deepcart/vision/classifier.h"
 #include "deepcart/vision/explain.h"
 #include "deepcart/vision/similar.h"
@@ -33,19 +33,22 @@ void register_datagen(CLI::App& app) {
   cmd->add_option("--out", *out, "output folder (events.csv, items.csv, README.txt)")->required();
   cmd->add_option("--users", options->users, "customers")->capture_default_str();
   cmd->add_option("--items", options->items, "products")->capture_default_str();
-  cmd->add_option("--sessions", options->sessions_mean, "mean sessions per customer")->capture_default_str();
+  cmd->add_option("--sessions", options->sessions_mean, "mean sessions per customer")
+      ->capture_default_str();
   cmd->add_option("--missing-rate", options->missing_rate, "share of empty price/dwell cells")
       ->capture_default_str();
   cmd->callback([=] {
     options->seed = common->seed;
     auto s = data::shop_generate(*out, *options);
-    nlohmann::json j = {{"out", *out}, {"events", s.events}, {"views", s.views}, {"carts", s.carts},
-                        {"purchases", s.purchases}, {"missing_cells", s.missing_cells}};
+    nlohmann::json j = {
+        {"out", *out},      {"events", s.events},       {"views", s.views},
+        {"carts", s.carts}, {"purchases", s.purchases}, {"missing_cells", s.missing_cells}};
     if (common->json) return print_json(j);
-    std::printf("wrote %s/events.csv: %lld events (%lld views, %lld carts, %lld purchases), "
-                "%lld empty cells; SYNTHETIC data (see README.txt)\n",
-                out->c_str(), (long long)s.events, (long long)s.views, (long long)s.carts,
-                (long long)s.purchases, (long long)s.missing_cells);
+    std::printf(
+        "wrote %s/events.csv: %lld events (%lld views, %lld carts, %lld purchases), "
+        "%lld empty cells; SYNTHETIC data (see README.txt)\n",
+        out->c_str(), (long long)s.events, (long long)s.views, (long long)s.carts,
+        (long long)s.purchases, (long long)s.missing_cells);
   });
 }
 
@@ -128,40 +131,31 @@ nlohmann::json vision_demo(const std::string& out, int epochs, const Common& com
 
 // One bow model on a shipped data set: trained with early stopping on validation, tested once
 // on the held-out part, written to OUT/models/NAME.dcm.
-text::TextClassifier demo_text_model(const std::string& path, const text::TextColumns& columns, text::TextTask task,
-                                     const std::string& name,
+text::TextClassifier demo_text_model(const std::string& path, const text::TextColumns& columns,
+                                     text::TextTask task, const std::string& name,
                                      const std::map<std::string, std::string>& answers, int epochs,
-                                     const std::string& out, const Common& common, nlohmann::json& summary) {
-  const text::TextSet set = text::read_text_set(path, columns);
-  text::TextSplit split = text::stratified_split(set.labels, 0.1, 0.2, common.seed);
-  text::TextTrainConfig config;
-  config.task = task;
-  config.answers = answers;
-  config.hparams = {{"arch", "bow"}};
-  config.train.epochs = epochs;
-  config.train.batch_size = 64;
-  config.train.lr = 0.01;
-  config.train.optimizer = "adamw";
-  config.train.weight_decay = 0.01;
-  config.train.schedule = "cosine";
-  config.train.patience = 2;
-  config.train.seed = common.seed;
-  config.train.quiet = common.quiet;
-  config.train.metrics_log = out + "/logs/" + name + ".jsonl";
-  config.train.checkpoint_path = out + "/models/" + name + ".ckpt";
-  text::TextTrainOutput trained = text::text_train(set, split, config);
-  // As `text train` records it, so `text eval` and `text report` work on the demo's models.
-  trained.model.meta["data"] = {{"path", path}, {"test", ""}, {"text_cols", columns.text}, {"label_col", columns.label},
-                                {"valid_fraction", 0.1}, {"test_fraction", 0.2}, {"seed", common.seed}};
-  text::TextClassifier model(trained.model);
-  text::TextReport report = text::text_evaluate(model, text::rows_of(set, split.test));
-  trained.model.metrics["test"] = report.to_json(model.labels());
-  trained.model.metrics["test"].erase("confusion");
+                                     const std::string& out, const Common& common,
+                                     nlohmann::json& summary) {
+  text::TrainSpec spec = text::default_spec("bow");
+  spec.data.path = path;
+  spec.data.columns = columns;
+  spec.task = task;
+  spec.answers = answers;
+  spec.train.epochs = epochs;
+  spec.train.lr = 0.01;
+  spec.train.patience = 2;
+  spec.train.seed = common.seed;
+  spec.train.quiet = common.quiet;
+  spec.train.metrics_log = out + "/logs/" + name + ".jsonl";
+  spec.train.checkpoint_path = out + "/models/" + name + ".ckpt";
+  const text::TrainReport trained = text::train(spec);
   model_file_write(trained.model, out + "/models/" + name + ".dcm");
-  summary[name] = {{"model", out + "/models/" + name + ".dcm"}, {"test_accuracy", report.accuracy},
+  const text::TextReport& report = trained.test;
+  summary[name] = {{"model", out + "/models/" + name + ".dcm"},
+                   {"test_accuracy", report.accuracy},
                    {"train_seconds", trained.result.seconds}};
   if (report.mae >= 0) summary[name]["test_mae"] = report.mae;
-  return model;
+  return text::TextClassifier(trained.model);
 }
 
 // The reviews-and-questions part of the demo, on the two data sets shipped under share/data:
@@ -169,14 +163,16 @@ text::TextClassifier demo_text_model(const std::string& path, const text::TextCo
 // clothing class, and an intent model on the Bitext questions that answers three of them.
 nlohmann::json text_demo(const std::string& out, const Common& common) {
   const std::string share = share_dir();
-  const std::string reviews_path = share + "/data/womens-clothing-reviews/womens-clothing-reviews.csv.gz";
-  const std::string questions_path = share + "/data/bitext-customer-service/bitext_customer_service_8k.csv.gz";
+  const std::string reviews_path =
+      share + "/data/womens-clothing-reviews/womens-clothing-reviews.csv.gz";
+  const std::string questions_path =
+      share + "/data/bitext-customer-service/bitext_customer_service_8k.csv.gz";
   nlohmann::json summary = nlohmann::json::object();
   const std::vector<std::string> review_cols = {"Title", "Review Text"};
-  demo_text_model(reviews_path, {review_cols, "Recommended IND"}, text::TextTask::kSentiment, "reviews-sentiment", {}, 3,
-                  out, common, summary);
-  demo_text_model(reviews_path, {review_cols, "Rating"}, text::TextTask::kStars, "reviews-stars", {}, 3, out, common,
-                  summary);
+  demo_text_model(reviews_path, {review_cols, "Recommended IND"}, text::TextTask::kSentiment,
+                  "reviews-sentiment", {}, 3, out, common, summary);
+  demo_text_model(reviews_path, {review_cols, "Rating"}, text::TextTask::kStars, "reviews-stars",
+                  {}, 3, out, common, summary);
 
   text::ReportOptions report;
   report.sentiment_model = out + "/models/reviews-sentiment.dcm";
@@ -191,11 +187,12 @@ nlohmann::json text_demo(const std::string& out, const Common& common) {
   summary["report"] = text::review_report(report);
   summary["report_files"] = {report.out + ".json", report.out + ".html"};
 
-  text::TextClassifier intents = demo_text_model(questions_path, {{"utterance"}, "intent"}, text::TextTask::kIntent,
-                                                 "questions-intent",
-                                                 text::read_answers(share + "/answers-bitext-27.csv"), 5, out, common, summary);
+  text::TextClassifier intents = demo_text_model(
+      questions_path, {{"utterance"}, "intent"}, text::TextTask::kIntent, "questions-intent",
+      text::read_answers(share + "/answers-bitext-27.csv"), 5, out, common, summary);
   nlohmann::json answered = nlohmann::json::array();
-  for (const char* q : {"where is my order?", "I was charged twice, I want my money back", "purple elephants dance at midnight"}) {
+  for (const char* q : {"where is my order?", "I was charged twice, I want my money back",
+                        "purple elephants dance at midnight"}) {
     answered.push_back(intents.answer(q, intents.answers()).to_json(q, intents.threshold()));
   }
   summary["questions"] = answered;
@@ -203,14 +200,20 @@ nlohmann::json text_demo(const std::string& out, const Common& common) {
 }
 
 void print_text_demo(const nlohmann::json& t) {
-  std::printf("  reviews    sentiment (recommended or not) test accuracy %.4f; stars accuracy %.4f, MAE %.2f\n",
-              t["reviews-sentiment"]["test_accuracy"].get<double>(), t["reviews-stars"]["test_accuracy"].get<double>(),
-              t["reviews-stars"]["test_mae"].get<double>());
+  std::printf(
+      "  reviews    sentiment (recommended or not) test accuracy %.4f; stars accuracy %.4f, MAE "
+      "%.2f\n",
+      t["reviews-sentiment"]["test_accuracy"].get<double>(),
+      t["reviews-stars"]["test_accuracy"].get<double>(),
+      t["reviews-stars"]["test_mae"].get<double>());
   const auto& report = t["report"];
   const std::string positive = report["positive_label"].get<std::string>();
   std::vector<nlohmann::json> groups(report["groups"].begin(), report["groups"].end());
-  std::sort(groups.begin(), groups.end(), [](const nlohmann::json& a, const nlohmann::json& b) { return a["reviews"].get<int64_t>() > b["reviews"].get<int64_t>(); });
-  std::printf("  by class   (the five largest of %zu; all in %s)\n", groups.size(), t["report_files"][1].get<std::string>().c_str());
+  std::sort(groups.begin(), groups.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a["reviews"].get<int64_t>() > b["reviews"].get<int64_t>();
+  });
+  std::printf("  by class   (the five largest of %zu; all in %s)\n", groups.size(),
+              t["report_files"][1].get<std::string>().c_str());
   for (size_t i = 0; i < std::min<size_t>(5, groups.size()); ++i) {
     const auto& g = groups[i];
     auto words = [](const nlohmann::json& list) {
@@ -218,31 +221,36 @@ void print_text_demo(const nlohmann::json& t) {
       for (const auto& w : list) s += (s.empty() ? "" : ", ") + w["text"].get<std::string>();
       return s.empty() ? std::string("-") : s;
     };
-    std::printf("    %-10s %5lld reviews, %3.0f%% recommend, %.1f stars; praised: %s; criticised: %s\n",
-                g["group"].get<std::string>().c_str(), (long long)g["reviews"].get<int64_t>(),
-                100 * g["sentiment"].value(positive, 0.0), g.value("mean_stars", 0.0),
-                words(g["positive_drivers"]).c_str(), words(g["negative_drivers"]).c_str());
+    std::printf(
+        "    %-10s %5lld reviews, %3.0f%% recommend, %.1f stars; praised: %s; criticised: %s\n",
+        g["group"].get<std::string>().c_str(), (long long)g["reviews"].get<int64_t>(),
+        100 * g["sentiment"].value(positive, 0.0), g.value("mean_stars", 0.0),
+        words(g["positive_drivers"]).c_str(), words(g["negative_drivers"]).c_str());
   }
-  std::printf("  questions  intent test accuracy %.4f\n", t["questions-intent"]["test_accuracy"].get<double>());
+  std::printf("  questions  intent test accuracy %.4f\n",
+              t["questions-intent"]["test_accuracy"].get<double>());
   for (const auto& q : t["questions"]) {
     std::printf("    \"%s\"\n      ", q["question"].get<std::string>().c_str());
     if (q["sure"].get<bool>()) {
-      std::printf("%s (%.0f%%): %s\n", q["intent"].get<std::string>().c_str(), 100 * q["confidence"].get<double>(),
-                  q["answer"].get<std::string>().c_str());
+      std::printf("%s (%.0f%%): %s\n", q["intent"].get<std::string>().c_str(),
+                  100 * q["confidence"].get<double>(), q["answer"].get<std::string>().c_str());
     } else {
       std::printf("not sure (%.0f%%); closest: %s, %s\n", 100 * q["confidence"].get<double>(),
-                  q["closest"][0]["intent"].get<std::string>().c_str(), q["closest"][1]["intent"].get<std::string>().c_str());
+                  q["closest"][0]["intent"].get<std::string>().c_str(),
+                  q["closest"][1]["intent"].get<std::string>().c_str());
     }
   }
 }
 
 void print_catalogue(const nlohmann::json& c) {
   std::printf("  catalogue  CNN test accuracy %.4f after %.0f s; look-alike precision@8 %.4f\n",
-              c["test_accuracy"].get<double>(), c["train_seconds"].get<double>(), c["precision_at_8"].get<double>());
+              c["test_accuracy"].get<double>(), c["train_seconds"].get<double>(),
+              c["precision_at_8"].get<double>());
   for (const auto& p : c["products"]) {
     const auto& sheet = p["sheet"];
     std::printf("  %s (really %s): %s %.1f%%", p["id"].get<std::string>().c_str(),
-                p["true_category"].get<std::string>().c_str(), sheet["category"].get<std::string>().c_str(),
+                p["true_category"].get<std::string>().c_str(),
+                sheet["category"].get<std::string>().c_str(),
                 100 * sheet["confidence"].get<double>());
     for (size_t i = 1; i < sheet["top"].size(); ++i) {
       std::printf(", %s %.1f%%", sheet["top"][i]["category"].get<std::string>().c_str(),
@@ -250,8 +258,8 @@ void print_catalogue(const nlohmann::json& c) {
     }
     std::printf("\n    looks like:");
     for (const auto& a : p["look_alikes"]) {
-      std::printf(" %s (%s, %.3f)", a["id"].get<std::string>().c_str(), a["category"].get<std::string>().c_str(),
-                  a["similarity"].get<double>());
+      std::printf(" %s (%s, %.3f)", a["id"].get<std::string>().c_str(),
+                  a["category"].get<std::string>().c_str(), a["similarity"].get<double>());
     }
     std::printf("\n");
   }
@@ -275,11 +283,14 @@ void register_demo(CLI::App& app) {
   cmd->add_option("--out", *out, "output folder")->capture_default_str();
   cmd->add_option("--epochs", *epochs, "recommender epochs (early stopping on validation)")
       ->capture_default_str();
-  cmd->add_option("--vision-epochs", *vision_epochs, "product-photo CNN epochs on Fashion-MNIST (0 = skip)")
+  cmd->add_option("--vision-epochs", *vision_epochs,
+                  "product-photo CNN epochs on Fashion-MNIST (0 = skip)")
       ->capture_default_str();
-  cmd->add_flag("--text,!--no-text", *text, "train the review and question models on the shipped data")
+  cmd->add_flag("--text,!--no-text", *text,
+                "train the review and question models on the shipped data")
       ->capture_default_str();
-  cmd->add_flag("--serve", *serve, "end by serving the demo's models and the shop page (until Ctrl-C)");
+  cmd->add_flag("--serve", *serve,
+                "end by serving the demo's models and the shop page (until Ctrl-C)");
   cmd->add_option("--port", *port, "--serve: the port")->capture_default_str();
   cmd->callback([=] {
     namespace fs = std::filesystem;
@@ -300,48 +311,40 @@ void register_demo(CLI::App& app) {
         (long long)generated.purchases, (long long)generated.missing_cells);
 
     say("[2/7] cleaning and [3/7] training the MLP recommender (64-32-1, BCE, Adam)\n");
-    rec::MlpTrainConfig config;
-    config.columns.features = {"price", "dwell_seconds", "quantity"};
-    config.table.fill_missing = 0.0;
-    config.train.epochs = *epochs;
-    config.train.batch_size = 512;
-    config.train.lr = 0.01;
-    config.train.patience = 3;
-    config.train.monitor = "ndcg@10";
-    config.train.seed = common->seed;
-    config.train.quiet = common->quiet;
-    config.train.metrics_log = *out + "/logs/rec-mlp.jsonl";
-    config.train.checkpoint_path = *out + "/models/rec-mlp.ckpt";
-    config.ks = {10};
+    const std::string events = *out + "/shop/events.csv";
+    rec::TrainSpec behaviour = rec::default_spec("behaviour-mlp");
+    behaviour.data.path = events;
+    behaviour.data.load.features = {"price", "dwell_seconds", "quantity"};
+    behaviour.data.load.fill_missing = 0.0;
+    behaviour.train.epochs = *epochs;
+    behaviour.train.seed = common->seed;
+    behaviour.train.quiet = common->quiet;
+    behaviour.train.metrics_log = *out + "/logs/rec-mlp.jsonl";
+    behaviour.train.checkpoint_path = *out + "/models/rec-mlp.ckpt";
+    behaviour.test_ks = {10};
     const std::string model_path = *out + "/models/rec-mlp.dcm";
-    rec::MlpTrainOutput trained = rec::mlp_train(*out + "/shop/events.csv", config);
+    rec::TrainReport trained = rec::train(behaviour);
     model_file_write(trained.model, model_path);
-    const auto& report = trained.read_report;
     say("      cleaned: %lld rows read, %lld kept, %lld skipped, %lld empty cells filled with 0\n",
-        (long long)report.rows_read, (long long)report.rows_kept, (long long)report.rows_skipped,
-        (long long)report.cells_filled);
+        (long long)trained.rows_read, (long long)(trained.rows_read - trained.rows_skipped),
+        (long long)trained.rows_skipped, (long long)trained.cells_filled);
 
     say("      and SASRec on each customer's purchase sequence\n");
-    rec::RecLoadOptions load;
-    load.format = rec::RecFormat::kCsv;
-    load.positive_event = "purchase";
-    rec::RecDataset purchases = rec::rec_dataset_read(*out + "/shop/events.csv", load);
-    rec::RecSplit split = rec::split_leave_one_out(purchases);
-    rec::RecTrainConfig seq;
-    seq.arch = "sasrec";
+    rec::TrainSpec seq = rec::default_spec("sasrec");
+    seq.data.path = events;
+    seq.data.load.format = rec::RecFormat::kCsv;
     seq.hparams = {{"max_len", 20}};
     seq.train.epochs = *epochs;
-    seq.train.batch_size = 128;
     seq.train.lr = 0.002;
     seq.train.patience = 3;
     seq.train.seed = common->seed;
     seq.train.quiet = common->quiet;
     seq.train.metrics_log = *out + "/logs/rec-sasrec.jsonl";
     seq.train.checkpoint_path = *out + "/models/rec-sasrec.ckpt";
-    rec::RecTrainOutput sasrec_trained = rec::rec_train(purchases, split, seq);
+    seq.test_ks = {10};
+    rec::TrainReport sasrec_trained = rec::train(seq);
     rec::Recommender sasrec(sasrec_trained.model);
-    auto sasrec_test = rec::rec_evaluate_split(sasrec, split, true, {10}, 0, common->seed);
-    sasrec_trained.model.metrics["test"] = sasrec_test;
+    const auto& sasrec_test = sasrec_trained.test;
     model_file_write(sasrec_trained.model, *out + "/models/rec-sasrec.dcm");
 
     say("[4/7] evaluating on held-out purchases (leave-one-out, full ranking)\n");
@@ -357,28 +360,35 @@ void register_demo(CLI::App& app) {
     }
     nlohmann::json catalogue = nlohmann::json::object();
     if (*vision_epochs > 0) {
-      say("[6/7] product photos: a CNN on Fashion-MNIST, its test images as the shop's catalogue\n");
+      say("[6/7] product photos: a CNN on Fashion-MNIST, its test images as the shop's "
+          "catalogue\n");
       catalogue = vision_demo(*out, *vision_epochs, *common);
     }
     nlohmann::json text_part = nlohmann::json::object();
     if (*text) {
-      say("[7/7] reviews and questions: sentiment, stars and a report by class on the clothing reviews; "
+      say("[7/7] reviews and questions: sentiment, stars and a report by class on the clothing "
+          "reviews; "
           "intents and answers on the Bitext questions\n");
       text_part = text_demo(*out, *common);
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     nlohmann::json summary = {
-        {"data", {{"events", generated.events}, {"purchases", generated.purchases},
-                  {"rows_read", report.rows_read}, {"cells_filled", report.cells_filled},
-                  {"synthetic", true}}},
+        {"data",
+         {{"events", generated.events},
+          {"purchases", generated.purchases},
+          {"rows_read", trained.rows_read},
+          {"cells_filled", trained.cells_filled},
+          {"synthetic", true}}},
         {"model", model_path},
-        {"train", {{"epochs_run", trained.result.epochs_run}, {"best_epoch", trained.result.best_epoch},
-                   {"seconds", trained.result.seconds},
-                   {"examples_per_second", trained.result.examples_per_second}}},
+        {"train",
+         {{"epochs_run", trained.result.epochs_run},
+          {"best_epoch", trained.result.best_epoch},
+          {"seconds", trained.result.seconds},
+          {"examples_per_second", trained.result.examples_per_second}}},
         {"validation", trained.result.best_metrics},
         {"test", trained.test},
-        {"sasrec", {{"test", sasrec_test}, {"protocol", split.protocol}}},
+        {"sasrec", {{"test", sasrec_test}, {"protocol", sasrec_trained.split}}},
         {"recommendations", recs},
         {"catalogue", catalogue},
         {"text", text_part},
@@ -389,8 +399,8 @@ void register_demo(CLI::App& app) {
       if (!*serve) return;
       serve::ServeOptions options;
       options.port = *port;
-      run_server(options, serve::BatchOptions{}, models_to_serve({}, *out + "/models"), common->quiet, true, 0.0,
-                 options.image_limits.max_pixels);
+      run_server(options, serve::BatchOptions{}, models_to_serve({}, *out + "/models"),
+                 common->quiet, true, 0.0, options.image_limits.max_pixels);
     };
     if (common->json) {
       print_json(summary);
@@ -398,10 +408,10 @@ void register_demo(CLI::App& app) {
     }
 
     const auto& t = trained.test;
-    std::printf("\ndeepcart demo: the seed's MLP recommender on the synthetic demo shop\n");
+    std::printf("\ndeepcart demo: the behaviour-log MLP recommender on the synthetic demo shop\n");
     std::printf("  data       %lld events, %lld purchases, %lld empty cells filled with 0\n",
                 (long long)generated.events, (long long)generated.purchases,
-                (long long)report.cells_filled);
+                (long long)trained.cells_filled);
     std::printf("  training   %d epochs (best %d), %.1f s, %.0f examples/s on %d threads\n",
                 trained.result.epochs_run, trained.result.best_epoch, trained.result.seconds,
                 trained.result.examples_per_second, at::get_num_threads());
@@ -410,22 +420,25 @@ void register_demo(CLI::App& app) {
     std::printf("  baseline   popularity HR@10 %.4f  NDCG@10 %.4f\n", t.at("pop_hr@10"),
                 t.at("pop_ndcg@10"));
     std::printf("  sasrec     HR@10 %.4f  NDCG@10 %.4f on the purchase sequences (%s)\n",
-                sasrec_test.at("hr@10"), sasrec_test.at("ndcg@10"), split.protocol.c_str());
+                sasrec_test.at("hr@10"), sasrec_test.at("ndcg@10"), sasrec_trained.split.c_str());
     for (const auto& [user, items] : recs.items()) {
       std::printf("  %s:\n", user.c_str());
       for (const auto& i : items) {
-        std::printf("    %s (%.2f)", i["item"].get<std::string>().c_str(), i["score"].get<double>());
+        std::printf("    %s (%.2f)", i["item"].get<std::string>().c_str(),
+                    i["score"].get<double>());
         const auto& why = i["because"];
         for (size_t b = 0; b < why.size(); ++b) {
-          std::printf("%s %s", b ? " and" : "  because you bought", why[b].get<std::string>().c_str());
+          std::printf("%s %s", b ? " and" : "  because you bought",
+                      why[b].get<std::string>().c_str());
         }
         std::printf("\n");
       }
     }
     if (!catalogue.empty()) print_catalogue(catalogue);
     if (!text_part.empty()) print_text_demo(text_part);
-    std::printf("  wrote      %s, %s/models/rec-sasrec.dcm, %s/report.json, %s/logs/  (%.1f s in all)\n",
-                model_path.c_str(), out->c_str(), out->c_str(), out->c_str(), seconds);
+    std::printf(
+        "  wrote      %s, %s/models/rec-sasrec.dcm, %s/report.json, %s/logs/  (%.1f s in all)\n",
+        model_path.c_str(), out->c_str(), out->c_str(), out->c_str(), seconds);
     std::fflush(stdout);
     serve_models();
   });

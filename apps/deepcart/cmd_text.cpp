@@ -12,6 +12,7 @@
 #include "deepcart/data/csv_reader.h"
 #include "deepcart/text/classifier.h"
 #include "deepcart/text/report.h"
+#include "deepcart/text/workflow.h"
 
 namespace deepcart::cli {
 namespace {
@@ -34,11 +35,15 @@ std::vector<std::string> texts_from(const std::vector<std::string>& args, const 
 void print_report(const text::TextReport& r, const std::vector<std::string>& labels) {
   std::printf("accuracy %.4f  macro-F1 %.4f", r.accuracy, r.macro_f1);
   if (r.mae >= 0) std::printf("  MAE %.4f stars", r.mae);
-  if (r.not_sure_rate >= 0) std::printf("  not sure %.1f%% (accuracy when sure %.4f)", 100 * r.not_sure_rate, r.accuracy_when_sure);
-  std::printf("  (%lld texts, %.0f texts/s)\n", static_cast<long long>(r.texts), r.texts_per_second);
+  if (r.not_sure_rate >= 0)
+    std::printf("  not sure %.1f%% (accuracy when sure %.4f)", 100 * r.not_sure_rate,
+                r.accuracy_when_sure);
+  std::printf("  (%lld texts, %.0f texts/s)\n", static_cast<long long>(r.texts),
+              r.texts_per_second);
   std::printf("  %-28s %9s %9s %9s\n", "label", "precision", "recall", "F1");
   for (size_t c = 0; c < labels.size(); ++c) {
-    std::printf("  %-28s %9.4f %9.4f %9.4f\n", labels[c].c_str(), r.precision[c], r.recall[c], r.f1[c]);
+    std::printf("  %-28s %9.4f %9.4f %9.4f\n", labels[c].c_str(), r.precision[c], r.recall[c],
+                r.f1[c]);
   }
 }
 
@@ -64,307 +69,304 @@ void add_data_flags(CLI::App* cmd, DataFlags& f, bool label_required) {
   if (label_required) label->required();
 }
 
+void add_tokenizer_flags(CLI::App* cmd, text::TokenizerOptions& t) {
+  cmd->add_option("--tokenizer", t.kind,
+                  "words (CJK characters, Latin words) | unigram | bpe (SentencePiece)")
+      ->check(CLI::IsMember({"words", "unigram", "bpe"}))
+      ->capture_default_str();
+  cmd->add_option("--vocab-size", t.vocab_size, "vocabulary size (at most, for words)")
+      ->capture_default_str();
+  cmd->add_option("--min-count", t.min_count, "words: rarer pieces are unknown")
+      ->capture_default_str();
+  cmd->add_option("--max-length", t.max_length, "tokens kept per text")->capture_default_str();
+}
+
+void add_network_flags(CLI::App* cmd, text::TextOptions& hp) {
+  cmd->add_option("--dim", hp.dim, "token embedding size")->capture_default_str();
+  cmd->add_option("--hidden", hp.hidden, "gru/lstm: hidden size per direction")
+      ->capture_default_str();
+  cmd->add_option("--layers", hp.layers, "gru/lstm/transformer layers")->capture_default_str();
+  cmd->add_option("--heads", hp.heads, "transformer: attention heads")->capture_default_str();
+  cmd->add_option("--pooling", hp.pooling, "gru/lstm/transformer: max | mean")
+      ->check(CLI::IsMember({"max", "mean"}))
+      ->capture_default_str();
+  cmd->add_option("--buckets", hp.buckets, "bow: hashed n-gram buckets (0 = unigrams only)")
+      ->capture_default_str();
+  cmd->add_option("--ngrams", hp.ngrams, "bow: longest token n-gram hashed (1, 2 or 3)")
+      ->check(CLI::Range(1, 3))
+      ->capture_default_str();
+  cmd->add_option("--dropout", hp.dropout, "gru/lstm/transformer: dropout before the head")
+      ->capture_default_str();
+}
+
+void add_train_command(CLI::App* group) {
+  auto* cmd =
+      group->add_subcommand("train", "train a text classifier (sentiment, stars or intents)");
+  auto common = std::make_shared<Common>();
+  auto spec = std::make_shared<text::TrainSpec>(text::default_spec());
+  auto flags = std::make_shared<DataFlags>();
+  auto out = std::make_shared<std::string>();
+  auto task = std::make_shared<std::string>("sentiment");
+  auto arch = std::make_shared<std::string>("bow");
+  auto answers = std::make_shared<std::string>();
+  auto plot = std::make_shared<std::string>();
+  auto hp = std::make_shared<text::TextOptions>();
+  add_common(cmd, *common);
+  add_device(cmd, *common, true);
+  cmd->add_option("--data", spec->data.path, "CSV, TSV or JSONL file of labelled texts")
+      ->required();
+  cmd->add_option(
+      "--test", spec->data.test_path,
+      "official test file (same columns); default: a stratified --test-fraction of --data");
+  add_data_flags(cmd, *flags, true);
+  cmd->add_option(
+         "--task", *task,
+         "sentiment | stars (numeric labels, adds MAE) | intent (adds an out-of-scope threshold)")
+      ->check(CLI::IsMember({"sentiment", "stars", "intent"}))
+      ->capture_default_str();
+  cmd->add_option("--model", *arch, "bow | gru | lstm | transformer")
+      ->check(CLI::IsMember({"bow", "gru", "lstm", "transformer"}))
+      ->capture_default_str();
+  cmd->add_option("--out", *out, "ModelFile to write (.dcm)")->required();
+  add_tokenizer_flags(cmd, spec->tokenizer);
+  add_network_flags(cmd, *hp);
+  cmd->add_option("--label-smoothing", spec->label_smoothing, "cross-entropy label smoothing")
+      ->capture_default_str();
+  cmd->add_option("--valid-fraction", spec->data.valid_fraction,
+                  "share of each label held out for validation")
+      ->capture_default_str();
+  cmd->add_option("--test-fraction", spec->data.test_fraction,
+                  "share of each label held out for testing (without --test)")
+      ->capture_default_str();
+  cmd->add_option("--answers", *answers,
+                  "intent: an intent,answer CSV stored in the model for `text answer`");
+  cmd->add_option(
+      "--export-split", spec->export_split,
+      "write the train/valid/test parts as fastText files (pre-tokenised) into this folder");
+  cmd->add_option("--plot", *plot, "draw the test confusion matrix as a PNG heat map (gnuplot)");
+  add_train_flags(cmd, spec->train);
+  cmd->callback([=] {
+    init_context(*common);
+    spec->train.seed = common->seed;
+    spec->train.quiet = common->quiet;
+    spec->task = text::text_task_named(*task);
+    spec->data.columns = {flags->text_cols, flags->label_col};
+    if (!answers->empty()) spec->answers = text::read_answers(*answers);
+    nlohmann::json h = *hp;
+    h["arch"] = *arch;
+    spec->hparams = h;
+    if (spec->train.checkpoint_path.empty()) spec->train.checkpoint_path = *out + ".ckpt";
+    const bool writes = join_data_parallel(spec->train, *common);
+    const text::TrainReport trained = text::train(*spec);
+    if (!writes) return;  // rank 0 evaluates and writes
+    model_file_write(trained.model, *out);
+    const text::TextClassifier model(trained.model);
+    const text::TextReport& report = trained.test;
+    if (!plot->empty())
+      plot_confusion(report.confusion, model.labels(),
+                     *out + ": test accuracy " + std::to_string(report.accuracy).substr(0, 6),
+                     *plot);
+    if (common->json)
+      return print_json(
+          {{"model", *out}, {"data", trained.read}, {"metrics", trained.model.metrics}});
+    const auto& r = trained.result;
+    std::printf("trained %s (%s, %s) in %.1f s: %d epochs (best %d), %.0f training texts/s\n",
+                out->c_str(), arch->c_str(), task->c_str(), r.seconds, r.epochs_run, r.best_epoch,
+                r.train_examples_per_second);
+    std::printf("validation accuracy %.4f; test: ", r.best_metrics.at("accuracy"));
+    print_report(report, model.labels());
+    if (model.task() == text::TextTask::kIntent)
+      std::printf("out-of-scope threshold %.2f (tuned on validation)\n", model.threshold());
+  });
+}
+
+void add_eval_command(CLI::App* group) {
+  auto* cmd = group->add_subcommand(
+      "eval", "accuracy, macro-F1, per-label report, confusion matrix (MAE for stars)");
+  auto common = std::make_shared<Common>();
+  auto model_path = std::make_shared<std::string>();
+  auto data = std::make_shared<std::string>();
+  auto flags = std::make_shared<DataFlags>();
+  auto confusion = std::make_shared<std::string>();
+  auto plot = std::make_shared<std::string>();
+  add_common(cmd, *common);
+  add_device(cmd, *common);
+  cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
+  cmd->add_option(
+      "--data", *data,
+      "labelled texts; default: the model's own held-out test part (or its --test file)");
+  add_data_flags(cmd, *flags, false);
+  cmd->add_option("--confusion", *confusion, "write the confusion matrix to this CSV");
+  cmd->add_option("--plot", *plot, "draw the confusion matrix as a PNG heat map (gnuplot)");
+  cmd->callback([=] {
+    init_context(*common);
+    text::TextClassifier model = text::TextClassifier::load(*model_path);
+    const text::EvalSet test =
+        text::evaluation_set(model, *data, {flags->text_cols, flags->label_col});
+    text::TextReport report = text::text_evaluate(model, test.texts);
+    if (!confusion->empty()) write_confusion_csv(report.confusion, model.labels(), *confusion);
+    if (!plot->empty())
+      plot_confusion(report.confusion, model.labels(), *model_path + " on " + test.source, *plot);
+    if (common->json) return print_json(report.to_json(model.labels()));
+    std::printf("%s on %s: ", model_path->c_str(), test.source.c_str());
+    print_report(report, model.labels());
+  });
+}
+
+void add_predict_command(CLI::App* group) {
+  auto* cmd = group->add_subcommand("predict", "the label of each text with its probability");
+  auto common = std::make_shared<Common>();
+  auto model_path = std::make_shared<std::string>();
+  auto texts = std::make_shared<std::vector<std::string>>();
+  auto file = std::make_shared<std::string>();
+  add_common(cmd, *common);
+  add_device(cmd, *common);
+  cmd->add_option("texts", *texts, "texts to classify");
+  cmd->add_option("--file", *file, "a file with one text per line");
+  cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
+  cmd->callback([=] {
+    init_context(*common);
+    text::TextClassifier model = text::TextClassifier::load(*model_path);
+    std::vector<std::string> all = texts_from(*texts, *file);
+    at::Tensor probs = model.probabilities(all);
+    auto [top, label] = probs.max(1);
+    const bool stars = model.task() == text::TextTask::kStars;
+    const at::Tensor expected = stars ? model.expected_stars(probs) : at::Tensor();
+    nlohmann::json out = nlohmann::json::array();
+    for (size_t i = 0; i < all.size(); ++i) {
+      nlohmann::json item = {{"text", all[i]},
+                             {"label", model.labels()[label[i].item<int64_t>()]},
+                             {"probability", top[i].item<float>()}};
+      if (stars) item["expected_stars"] = expected[static_cast<int64_t>(i)].item<double>();
+      out.push_back(item);
+    }
+    if (common->json) return print_json(out);
+    for (const auto& item : out) {
+      std::printf("%-12s %5.1f%%  %s\n", item["label"].get<std::string>().c_str(),
+                  100 * item["probability"].get<double>(), item["text"].get<std::string>().c_str());
+    }
+  });
+}
+
+void add_answer_command(CLI::App* group) {
+  auto* cmd = group->add_subcommand(
+      "answer", "a customer question: its intent, confidence and the answer (or not sure)");
+  auto common = std::make_shared<Common>();
+  auto model_path = std::make_shared<std::string>();
+  auto question = std::make_shared<std::string>();
+  auto answers_path = std::make_shared<std::string>();
+  add_common(cmd, *common);
+  add_device(cmd, *common);
+  cmd->add_option("question", *question, "the question")->required();
+  cmd->add_option("--model", *model_path, "an intent ModelFile (text train --task intent)")
+      ->required();
+  cmd->add_option("--answers", *answers_path,
+                  "intent,answer CSV (default: the answers stored in the model)");
+  cmd->callback([=] {
+    init_context(*common);
+    text::TextClassifier model = text::TextClassifier::load(*model_path);
+    std::map<std::string, std::string> answers =
+        answers_path->empty() ? model.answers() : text::read_answers(*answers_path);
+    const text::Answer a = model.answer(*question, answers);
+    const nlohmann::json out = a.to_json(*question, model.threshold());
+    if (common->json) return print_json(out);
+    std::printf("%s", a.describe(model.threshold()).c_str());
+  });
+}
+
+void add_explain_command(CLI::App* group) {
+  auto* cmd = group->add_subcommand("explain",
+                                    "a score per token (gradient x input): what drove the label");
+  auto common = std::make_shared<Common>();
+  auto model_path = std::make_shared<std::string>();
+  auto sentence = std::make_shared<std::string>();
+  auto label = std::make_shared<std::string>();
+  add_common(cmd, *common);
+  add_device(cmd, *common);
+  cmd->add_option("text", *sentence, "the text")->required();
+  cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
+  cmd->add_option("--label", *label, "explain this label instead of the predicted one");
+  cmd->callback([=] {
+    init_context(*common);
+    text::TextClassifier model = text::TextClassifier::load(*model_path);
+    int64_t wanted = -1;
+    if (!label->empty()) {
+      auto it = std::find(model.labels().begin(), model.labels().end(), *label);
+      if (it == model.labels().end())
+        throw Error("--label: '" + *label + "' is not a label of this model");
+      wanted = it - model.labels().begin();
+    }
+    text::Attribution a = model.explain(*sentence, wanted);
+    nlohmann::json tokens = nlohmann::json::array();
+    float scale = 0;
+    for (size_t i = 0; i < a.pieces.size(); ++i) {
+      tokens.push_back({{"token", a.pieces[i]}, {"score", a.scores.empty() ? 0.0f : a.scores[i]}});
+      if (!a.scores.empty()) scale = std::max(scale, std::abs(a.scores[i]));
+    }
+    if (common->json) {
+      return print_json({{"text", *sentence},
+                         {"label", model.labels()[a.label]},
+                         {"probability", a.probability},
+                         {"tokens", tokens}});
+    }
+    std::printf("%s (%.1f%%): ", model.labels()[a.label].c_str(), 100 * a.probability);
+    for (size_t i = 0; i < a.pieces.size(); ++i) {
+      std::printf("%s ", highlight(a.pieces[i], a.scores.empty() ? 0 : a.scores[i], scale).c_str());
+    }
+    std::printf("\n(green: for the label, red: against it)\n");
+  });
+}
+
+void add_report_command(CLI::App* group) {
+  auto* cmd = group->add_subcommand(
+      "report",
+      "per group: sentiment, mean stars, the words that drive them, examples (JSON + HTML)");
+  auto common = std::make_shared<Common>();
+  auto options = std::make_shared<text::ReportOptions>();
+  auto flags = std::make_shared<DataFlags>();
+  add_common(cmd, *common);
+  add_device(cmd, *common);
+  cmd->add_option("--model", options->sentiment_model, "sentiment ModelFile")->required();
+  cmd->add_option("--stars-model", options->stars_model,
+                  "optional stars ModelFile (mean predicted stars)");
+  cmd->add_option("--data", options->data, "reviews (CSV, TSV or JSONL)")->required();
+  add_data_flags(cmd, *flags, false);
+  cmd->add_option("--group-by", options->group_col, "column to group by, e.g. \"Class Name\"")
+      ->required();
+  cmd->add_option("--out", options->out, "output prefix: OUT.json and OUT.html")->required();
+  cmd->add_option("--top", options->top_words, "words and phrases listed per side")
+      ->capture_default_str();
+  cmd->add_option("--examples", options->examples, "example reviews per group and side")
+      ->capture_default_str();
+  cmd->add_option("--min-reviews", options->min_count,
+                  "list a word only if it drives at least this many explained reviews")
+      ->capture_default_str();
+  cmd->add_option("--explain-limit", options->explain_limit,
+                  "reviews explained per group (attributions cost one backward pass each)")
+      ->capture_default_str();
+  cmd->callback([=] {
+    init_context(*common);
+    options->text_cols = flags->text_cols;
+    options->quiet = common->quiet;
+    nlohmann::json report = text::review_report(*options);
+    if (common->json) return print_json(report);
+    std::printf("wrote %s.json and %s.html: %zu groups, %lld reviews\n", options->out.c_str(),
+                options->out.c_str(), report["groups"].size(), report["reviews"].get<long long>());
+  });
+}
+
 }  // namespace
 
 void register_text(CLI::App& app) {
-  CLI::App* textcmd = app.add_subcommand("text", "reviews and customer questions: train, eval, predict, answer, explain, report");
-  textcmd->require_subcommand(1);
-
-  {
-    auto* cmd = textcmd->add_subcommand("train", "train a text classifier (sentiment, stars or intents)");
-    auto common = std::make_shared<Common>();
-    auto cfg = std::make_shared<text::TextTrainConfig>();
-    auto flags = std::make_shared<DataFlags>();
-    auto data = std::make_shared<std::string>();
-    auto test = std::make_shared<std::string>();
-    auto out = std::make_shared<std::string>();
-    auto task = std::make_shared<std::string>("sentiment");
-    auto arch = std::make_shared<std::string>("bow");
-    auto answers = std::make_shared<std::string>();
-    auto export_split = std::make_shared<std::string>();
-    auto plot = std::make_shared<std::string>();
-    auto valid_fraction = std::make_shared<double>(0.1);
-    auto test_fraction = std::make_shared<double>(0.2);
-    auto hp = std::make_shared<text::TextOptions>();
-    cfg->train.epochs = 10;
-    cfg->train.batch_size = 64;
-    cfg->train.lr = 0.002;
-    cfg->train.optimizer = "adamw";
-    cfg->train.weight_decay = 0.01;
-    cfg->train.schedule = "cosine";
-    cfg->train.patience = 3;
-    add_common(cmd, *common);
-    add_device(cmd, *common, true);
-    cmd->add_option("--data", *data, "CSV, TSV or JSONL file of labelled texts")->required();
-    cmd->add_option("--test", *test, "official test file (same columns); default: a stratified --test-fraction of --data");
-    add_data_flags(cmd, *flags, true);
-    cmd->add_option("--task", *task, "sentiment | stars (numeric labels, adds MAE) | intent (adds an out-of-scope threshold)")
-        ->check(CLI::IsMember({"sentiment", "stars", "intent"}))->capture_default_str();
-    cmd->add_option("--model", *arch, "bow | gru | lstm | transformer")
-        ->check(CLI::IsMember({"bow", "gru", "lstm", "transformer"}))->capture_default_str();
-    cmd->add_option("--out", *out, "ModelFile to write (.dcm)")->required();
-    cmd->add_option("--tokenizer", cfg->tokenizer.kind, "words (CJK characters, Latin words) | unigram | bpe (SentencePiece)")
-        ->check(CLI::IsMember({"words", "unigram", "bpe"}))->capture_default_str();
-    cmd->add_option("--vocab-size", cfg->tokenizer.vocab_size, "vocabulary size (at most, for words)")->capture_default_str();
-    cmd->add_option("--min-count", cfg->tokenizer.min_count, "words: rarer pieces are unknown")->capture_default_str();
-    cmd->add_option("--max-length", cfg->tokenizer.max_length, "tokens kept per text")->capture_default_str();
-    cmd->add_option("--dim", hp->dim, "token embedding size")->capture_default_str();
-    cmd->add_option("--hidden", hp->hidden, "gru/lstm: hidden size per direction")->capture_default_str();
-    cmd->add_option("--layers", hp->layers, "gru/lstm/transformer layers")->capture_default_str();
-    cmd->add_option("--heads", hp->heads, "transformer: attention heads")->capture_default_str();
-    cmd->add_option("--pooling", hp->pooling, "gru/lstm/transformer: max | mean")
-        ->check(CLI::IsMember({"max", "mean"}))->capture_default_str();
-    cmd->add_option("--buckets", hp->buckets, "bow: hashed n-gram buckets (0 = unigrams only)")->capture_default_str();
-    cmd->add_option("--ngrams", hp->ngrams, "bow: longest token n-gram hashed (1, 2 or 3)")
-        ->check(CLI::Range(1, 3))->capture_default_str();
-    cmd->add_option("--dropout", hp->dropout, "gru/lstm/transformer: dropout before the head")->capture_default_str();
-    cmd->add_option("--label-smoothing", cfg->label_smoothing, "cross-entropy label smoothing")->capture_default_str();
-    cmd->add_option("--valid-fraction", *valid_fraction, "share of each label held out for validation")->capture_default_str();
-    cmd->add_option("--test-fraction", *test_fraction, "share of each label held out for testing (without --test)")
-        ->capture_default_str();
-    cmd->add_option("--answers", *answers, "intent: an intent,answer CSV stored in the model for `text answer`");
-    cmd->add_option("--export-split", *export_split,
-                    "write the train/valid/test parts as fastText files (pre-tokenised) into this folder");
-    cmd->add_option("--plot", *plot, "draw the test confusion matrix as a PNG heat map (gnuplot)");
-    add_train_flags(cmd, cfg->train);
-    cmd->callback([=] {
-      init_context(*common);
-      cfg->train.seed = common->seed;
-      cfg->train.quiet = common->quiet;
-      cfg->task = text::text_task_named(*task);
-      if (flags->text_cols.empty()) throw Error("--text-col: at least one text column is required");
-      text::TextColumns columns{flags->text_cols, flags->label_col};
-      text::TextSet all = text::read_text_set(*data, columns);
-      if (!common->quiet) std::fprintf(stderr, "%s: %s\n", data->c_str(), all.report.summary().c_str());
-      text::TextSplit split;
-      text::TextSet test_set;
-      if (!test->empty()) {
-        split = text::stratified_split(all.labels, *valid_fraction, 0.0, common->seed);
-        test_set = text::read_text_set(*test, columns, all.label_names);
-        if (!common->quiet) std::fprintf(stderr, "%s: %s\n", test->c_str(), test_set.report.summary().c_str());
-      } else {
-        split = text::stratified_split(all.labels, *valid_fraction, *test_fraction, common->seed);
-        test_set = text::rows_of(all, split.test);
-      }
-      if (!answers->empty()) cfg->answers = text::read_answers(*answers);
-      nlohmann::json h = *hp;
-      h["arch"] = *arch;
-      cfg->hparams = h;
-      if (cfg->train.checkpoint_path.empty()) cfg->train.checkpoint_path = *out + ".ckpt";
-      const bool writes = join_data_parallel(cfg->train, *common);
-      text::TextTrainOutput trained = text::text_train(all, split, *cfg);
-      if (!writes) return;  // rank 0 evaluates and writes
-      trained.model.meta["data"] = {{"path", *data}, {"test", *test}, {"text_cols", flags->text_cols},
-                                    {"label_col", flags->label_col}, {"valid_fraction", *valid_fraction},
-                                    {"test_fraction", test->empty() ? *test_fraction : 0.0}, {"seed", common->seed}};
-      text::TextClassifier model(trained.model);
-      text::TextReport report = text::text_evaluate(model, test_set);
-      trained.model.metrics["test"] = report.to_json(model.labels());
-      trained.model.metrics["test"].erase("confusion");
-      model_file_write(trained.model, *out);
-      if (!export_split->empty()) {
-        std::filesystem::create_directories(*export_split);
-        auto write_part = [&](const std::string& name, const text::TextSet& set, const std::vector<int64_t>& rows) {
-          std::vector<std::vector<std::string>> tokens;
-          std::vector<int64_t> labels;
-          for (int64_t r : rows) {
-            tokens.push_back(model.tokenizer().encode(set.texts[r]).pieces);
-            labels.push_back(set.labels[r]);
-          }
-          text::write_fasttext(*export_split + "/" + name, tokens, labels, set.label_names);
-        };
-        std::vector<int64_t> fit = split.train;
-        fit.insert(fit.end(), split.valid.begin(), split.valid.end());
-        write_part("train.txt", all, split.train);
-        write_part("valid.txt", all, split.valid);
-        write_part("train_valid.txt", all, fit);
-        std::vector<int64_t> every(test_set.texts.size());
-        std::iota(every.begin(), every.end(), 0);
-        write_part("test.txt", test_set, every);
-      }
-      if (!plot->empty()) plot_confusion(report.confusion, model.labels(), *out + ": test accuracy " + std::to_string(report.accuracy).substr(0, 6), *plot);
-      if (common->json) return print_json({{"model", *out}, {"data", all.report.summary()}, {"metrics", trained.model.metrics}});
-      const auto& r = trained.result;
-      std::printf("trained %s (%s, %s) in %.1f s: %d epochs (best %d), %.0f training texts/s\n", out->c_str(),
-                  arch->c_str(), task->c_str(), r.seconds, r.epochs_run, r.best_epoch, r.train_examples_per_second);
-      std::printf("validation accuracy %.4f; test: ", r.best_metrics.at("accuracy"));
-      print_report(report, model.labels());
-      if (model.task() == text::TextTask::kIntent) std::printf("out-of-scope threshold %.2f (tuned on validation)\n", model.threshold());
-    });
-  }
-
-  {
-    auto* cmd = textcmd->add_subcommand("eval", "accuracy, macro-F1, per-label report, confusion matrix (MAE for stars)");
-    auto common = std::make_shared<Common>();
-    auto model_path = std::make_shared<std::string>();
-    auto data = std::make_shared<std::string>();
-    auto flags = std::make_shared<DataFlags>();
-    auto confusion = std::make_shared<std::string>();
-    auto plot = std::make_shared<std::string>();
-    add_common(cmd, *common);
-    add_device(cmd, *common);
-    cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
-    cmd->add_option("--data", *data,
-                    "labelled texts; default: the model's own held-out test part (or its --test file)");
-    add_data_flags(cmd, *flags, false);
-    cmd->add_option("--confusion", *confusion, "write the confusion matrix to this CSV");
-    cmd->add_option("--plot", *plot, "draw the confusion matrix as a PNG heat map (gnuplot)");
-    cmd->callback([=] {
-      init_context(*common);
-      text::TextClassifier model = text::TextClassifier::load(*model_path);
-      const nlohmann::json& origin = model.file().meta.value("data", nlohmann::json::object());
-      text::TextColumns columns{flags->text_cols, flags->label_col};
-      if (columns.text.empty()) columns.text = origin.value("text_cols", std::vector<std::string>{});
-      if (columns.label.empty()) columns.label = origin.value("label_col", std::string());
-      std::string source = *data;
-      text::TextSet test;
-      if (source.empty()) {
-        // Re-create the exact held-out part the model was tested on at training time.
-        if (!origin.contains("path")) throw Error("--data: required (the model does not record its data)");
-        if (!origin.value("test", std::string()).empty()) {
-          source = origin["test"];
-          test = text::read_text_set(source, columns, model.labels());
-        } else {
-          source = origin["path"].get<std::string>() + " (held-out test part)";
-          text::TextSet all = text::read_text_set(origin["path"], columns, model.labels());
-          text::TextSplit split = text::stratified_split(all.labels, origin["valid_fraction"], origin["test_fraction"], origin["seed"]);
-          test = text::rows_of(all, split.test);
-        }
-      } else {
-        test = text::read_text_set(source, columns, model.labels());
-      }
-      text::TextReport report = text::text_evaluate(model, test);
-      if (!confusion->empty()) write_confusion_csv(report.confusion, model.labels(), *confusion);
-      if (!plot->empty()) plot_confusion(report.confusion, model.labels(), *model_path + " on " + source, *plot);
-      if (common->json) return print_json(report.to_json(model.labels()));
-      std::printf("%s on %s: ", model_path->c_str(), source.c_str());
-      print_report(report, model.labels());
-    });
-  }
-
-  {
-    auto* cmd = textcmd->add_subcommand("predict", "the label of each text with its probability");
-    auto common = std::make_shared<Common>();
-    auto model_path = std::make_shared<std::string>();
-    auto texts = std::make_shared<std::vector<std::string>>();
-    auto file = std::make_shared<std::string>();
-    add_common(cmd, *common);
-    add_device(cmd, *common);
-    cmd->add_option("texts", *texts, "texts to classify");
-    cmd->add_option("--file", *file, "a file with one text per line");
-    cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
-    cmd->callback([=] {
-      init_context(*common);
-      text::TextClassifier model = text::TextClassifier::load(*model_path);
-      std::vector<std::string> all = texts_from(*texts, *file);
-      at::Tensor probs = model.probabilities(all);
-      auto [top, label] = probs.max(1);
-      const bool stars = model.task() == text::TextTask::kStars;
-      const at::Tensor expected = stars ? model.expected_stars(probs) : at::Tensor();
-      nlohmann::json out = nlohmann::json::array();
-      for (size_t i = 0; i < all.size(); ++i) {
-        nlohmann::json item = {{"text", all[i]}, {"label", model.labels()[label[i].item<int64_t>()]},
-                               {"probability", top[i].item<float>()}};
-        if (stars) item["expected_stars"] = expected[static_cast<int64_t>(i)].item<double>();
-        out.push_back(item);
-      }
-      if (common->json) return print_json(out);
-      for (const auto& item : out) {
-        std::printf("%-12s %5.1f%%  %s\n", item["label"].get<std::string>().c_str(),
-                    100 * item["probability"].get<double>(), item["text"].get<std::string>().c_str());
-      }
-    });
-  }
-
-  {
-    auto* cmd = textcmd->add_subcommand("answer", "a customer question: its intent, confidence and the answer (or not sure)");
-    auto common = std::make_shared<Common>();
-    auto model_path = std::make_shared<std::string>();
-    auto question = std::make_shared<std::string>();
-    auto answers_path = std::make_shared<std::string>();
-    add_common(cmd, *common);
-    add_device(cmd, *common);
-    cmd->add_option("question", *question, "the question")->required();
-    cmd->add_option("--model", *model_path, "an intent ModelFile (text train --task intent)")->required();
-    cmd->add_option("--answers", *answers_path, "intent,answer CSV (default: the answers stored in the model)");
-    cmd->callback([=] {
-      init_context(*common);
-      text::TextClassifier model = text::TextClassifier::load(*model_path);
-      std::map<std::string, std::string> answers = answers_path->empty() ? model.answers() : text::read_answers(*answers_path);
-      const text::Answer a = model.answer(*question, answers);
-      const nlohmann::json out = a.to_json(*question, model.threshold());
-      if (common->json) return print_json(out);
-      std::printf("%s", a.describe(model.threshold()).c_str());
-    });
-  }
-
-  {
-    auto* cmd = textcmd->add_subcommand("explain", "a score per token (gradient x input): what drove the label");
-    auto common = std::make_shared<Common>();
-    auto model_path = std::make_shared<std::string>();
-    auto sentence = std::make_shared<std::string>();
-    auto label = std::make_shared<std::string>();
-    add_common(cmd, *common);
-    add_device(cmd, *common);
-    cmd->add_option("text", *sentence, "the text")->required();
-    cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
-    cmd->add_option("--label", *label, "explain this label instead of the predicted one");
-    cmd->callback([=] {
-      init_context(*common);
-      text::TextClassifier model = text::TextClassifier::load(*model_path);
-      int64_t wanted = -1;
-      if (!label->empty()) {
-        auto it = std::find(model.labels().begin(), model.labels().end(), *label);
-        if (it == model.labels().end()) throw Error("--label: '" + *label + "' is not a label of this model");
-        wanted = it - model.labels().begin();
-      }
-      text::Attribution a = model.explain(*sentence, wanted);
-      nlohmann::json tokens = nlohmann::json::array();
-      float scale = 0;
-      for (size_t i = 0; i < a.pieces.size(); ++i) {
-        tokens.push_back({{"token", a.pieces[i]}, {"score", a.scores.empty() ? 0.0f : a.scores[i]}});
-        if (!a.scores.empty()) scale = std::max(scale, std::abs(a.scores[i]));
-      }
-      if (common->json) {
-        return print_json({{"text", *sentence}, {"label", model.labels()[a.label]}, {"probability", a.probability}, {"tokens", tokens}});
-      }
-      std::printf("%s (%.1f%%): ", model.labels()[a.label].c_str(), 100 * a.probability);
-      for (size_t i = 0; i < a.pieces.size(); ++i) {
-        std::printf("%s ", highlight(a.pieces[i], a.scores.empty() ? 0 : a.scores[i], scale).c_str());
-      }
-      std::printf("\n(green: for the label, red: against it)\n");
-    });
-  }
-
-  {
-    auto* cmd = textcmd->add_subcommand("report", "per group: sentiment, mean stars, the words that drive them, examples (JSON + HTML)");
-    auto common = std::make_shared<Common>();
-    auto options = std::make_shared<text::ReportOptions>();
-    auto flags = std::make_shared<DataFlags>();
-    add_common(cmd, *common);
-    add_device(cmd, *common);
-    cmd->add_option("--model", options->sentiment_model, "sentiment ModelFile")->required();
-    cmd->add_option("--stars-model", options->stars_model, "optional stars ModelFile (mean predicted stars)");
-    cmd->add_option("--data", options->data, "reviews (CSV, TSV or JSONL)")->required();
-    add_data_flags(cmd, *flags, false);
-    cmd->add_option("--group-by", options->group_col, "column to group by, e.g. \"Class Name\"")->required();
-    cmd->add_option("--out", options->out, "output prefix: OUT.json and OUT.html")->required();
-    cmd->add_option("--top", options->top_words, "words and phrases listed per side")->capture_default_str();
-    cmd->add_option("--examples", options->examples, "example reviews per group and side")->capture_default_str();
-    cmd->add_option("--min-reviews", options->min_count, "list a word only if it drives at least this many explained reviews")
-        ->capture_default_str();
-    cmd->add_option("--explain-limit", options->explain_limit, "reviews explained per group (attributions cost one backward pass each)")
-        ->capture_default_str();
-    cmd->callback([=] {
-      init_context(*common);
-      options->text_cols = flags->text_cols;
-      options->quiet = common->quiet;
-      nlohmann::json report = text::review_report(*options);
-      if (common->json) return print_json(report);
-      std::printf("wrote %s.json and %s.html: %zu groups, %lld reviews\n", options->out.c_str(), options->out.c_str(),
-                  report["groups"].size(), report["reviews"].get<long long>());
-    });
-  }
+  CLI::App* group = app.add_subcommand(
+      "text", "reviews and customer questions: train, eval, predict, answer, explain, report");
+  group->require_subcommand(1);
+  add_train_command(group);
+  add_eval_command(group);
+  add_predict_command(group);
+  add_answer_command(group);
+  add_explain_command(group);
+  add_report_command(group);
 }
 
 }  // namespace deepcart::cli

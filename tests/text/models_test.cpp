@@ -38,7 +38,8 @@ TEST(TextNet, ShapesAndPaddingDoesNotChangeTheAnswer) {
     EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2, 3})) << arch;
     // The same first text alone, without padding, scores the same.
     at::Tensor alone = model->forward(torch::tensor({{5, 6, 7}}, torch::kLong));
-    EXPECT_TRUE(torch::allclose(alone[0], logits[0], 1e-4, 1e-5)) << arch << ": " << alone << logits;
+    EXPECT_TRUE(torch::allclose(alone[0], logits[0], 1e-4, 1e-5))
+        << arch << ": " << alone << logits;
   }
 }
 
@@ -53,14 +54,17 @@ TEST(TextNet, UnpackedRnnEqualsThePackedOne) {
       o.pooling = pooling;
       torch::manual_seed(7);
       Rnn rnn(o);
-      at::Tensor ids = torch::tensor({{5, 6, 7, 8, 9, 4, 3}, {8, 9, 10, 0, 0, 0, 0}, {4, 0, 0, 0, 0, 0, 0},
-                                      {0, 0, 0, 0, 0, 0, 0}}, torch::kLong);
+      at::Tensor ids = torch::tensor({{5, 6, 7, 8, 9, 4, 3},
+                                      {8, 9, 10, 0, 0, 0, 0},
+                                      {4, 0, 0, 0, 0, 0, 0},
+                                      {0, 0, 0, 0, 0, 0, 0}},
+                                     torch::kLong);
       at::Tensor embedded = torch::randn({4, 7, 16}, torch::requires_grad());
       at::Tensor unpacked = rnn->encode(embedded, ids);
       at::Tensor packed = rnn->encode_packed(embedded, ids);
       ASSERT_EQ(unpacked.sizes(), (std::vector<int64_t>{4, 32})) << arch;
-      EXPECT_TRUE(torch::allclose(unpacked, packed, 1e-5, 1e-6)) << arch << " " << pooling << ": "
-                                                                 << (unpacked - packed).abs().max();
+      EXPECT_TRUE(torch::allclose(unpacked, packed, 1e-5, 1e-6))
+          << arch << " " << pooling << ": " << (unpacked - packed).abs().max();
       std::vector<at::Tensor> inputs = rnn->parameters();
       inputs.push_back(embedded);
       at::Tensor w = torch::randn({4, 32});
@@ -68,7 +72,8 @@ TEST(TextNet, UnpackedRnnEqualsThePackedOne) {
       auto g_packed = torch::autograd::grad({(packed * w).sum()}, inputs);
       for (size_t i = 0; i < inputs.size(); ++i) {
         EXPECT_TRUE(torch::allclose(g_unpacked[i], g_packed[i], 1e-4, 1e-5))
-            << arch << " " << pooling << " input " << i << ": " << (g_unpacked[i] - g_packed[i]).abs().max();
+            << arch << " " << pooling << " input " << i << ": "
+            << (g_unpacked[i] - g_packed[i]).abs().max();
       }
     }
   }
@@ -83,8 +88,9 @@ TEST(TextNet, FusedTransformerInferenceMatchesTheTrainingPath) {
     TextNet model(o);
     model->eval();
     // Padding of every length, and a text with no tokens at all.
-    at::Tensor ids = torch::tensor({{5, 6, 7, 0, 0, 0}, {8, 9, 10, 11, 12, 13}, {4, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}},
-                                   torch::kLong);
+    at::Tensor ids = torch::tensor(
+        {{5, 6, 7, 0, 0, 0}, {8, 9, 10, 11, 12, 13}, {4, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}},
+        torch::kLong);
     at::Tensor reference = model->forward(ids);  // grad mode on: the step-by-step path
     at::Tensor fused;
     {
@@ -92,7 +98,8 @@ TEST(TextNet, FusedTransformerInferenceMatchesTheTrainingPath) {
       fused = model->forward(ids);
     }
     EXPECT_FALSE(fused.isnan().any().item<bool>()) << pooling;
-    EXPECT_TRUE(torch::allclose(fused, reference.detach(), 1e-4, 1e-5)) << pooling << ": " << fused << reference;
+    EXPECT_TRUE(torch::allclose(fused, reference.detach(), 1e-4, 1e-5))
+        << pooling << ": " << fused << reference;
   }
 }
 
@@ -155,7 +162,8 @@ TEST(TextNet, BowTrigramsAddToTheBigramFeatures) {
   bigrams->eval();
   trigrams->eval();
   torch::NoGradGuard no_grad;
-  at::Tensor two = torch::tensor({{5, 6, 0}}, torch::kLong), three = torch::tensor({{5, 6, 7}}, torch::kLong);
+  at::Tensor two = torch::tensor({{5, 6, 0}}, torch::kLong),
+             three = torch::tensor({{5, 6, 7}}, torch::kLong);
   EXPECT_TRUE(torch::allclose(bigrams->forward(two), trigrams->forward(two)));
   EXPECT_FALSE(torch::allclose(bigrams->forward(three), trigrams->forward(three)));
   // A model file written before --ngrams existed has no such key: it reads as bigrams.
@@ -175,13 +183,18 @@ TEST(OutOfScope, ThresholdSeparatesConfidentFromNonsense) {
 // A small shop-question set: three intents, many phrasings.
 TextSet questions() {
   const std::vector<std::pair<std::string, std::vector<std::string>>> intents = {
-      {"track_order", {"where is my order", "track my parcel", "when will my package arrive", "order status please",
-                       "has my order shipped", "where is my parcel now", "track order number", "my package is late"}},
-      {"get_refund", {"i want my money back", "refund please", "how do i get a refund", "return for a refund",
-                      "give me a refund", "refund my payment", "money back for this item", "i need a refund now"}},
-      {"recover_password", {"i forgot my password", "reset my password", "cannot log in password lost",
-                            "password recovery", "change forgotten password", "lost my password help",
-                            "how to reset password", "password reset link"}}};
+      {"track_order",
+       {"where is my order", "track my parcel", "when will my package arrive",
+        "order status please", "has my order shipped", "where is my parcel now",
+        "track order number", "my package is late"}},
+      {"get_refund",
+       {"i want my money back", "refund please", "how do i get a refund", "return for a refund",
+        "give me a refund", "refund my payment", "money back for this item",
+        "i need a refund now"}},
+      {"recover_password",
+       {"i forgot my password", "reset my password", "cannot log in password lost",
+        "password recovery", "change forgotten password", "lost my password help",
+        "how to reset password", "password reset link"}}};
   TextSet set;
   for (size_t c = 0; c < intents.size(); ++c) {
     set.label_names.push_back(intents[c].first);
@@ -194,7 +207,9 @@ TextSet questions() {
   }
   std::sort(set.label_names.begin(), set.label_names.end());
   for (size_t i = 0; i < set.labels.size(); ++i) {
-    set.labels[i] = std::find(set.label_names.begin(), set.label_names.end(), intents[set.labels[i]].first) - set.label_names.begin();
+    set.labels[i] =
+        std::find(set.label_names.begin(), set.label_names.end(), intents[set.labels[i]].first) -
+        set.label_names.begin();
   }
   return set;
 }
@@ -204,7 +219,7 @@ class TextClassifierTest : public test_data::TempDirTest {};
 TEST_F(TextClassifierTest, IntentModelAnswersSavesLoadsAndIsNotSureOnNonsense) {
   TextSet set = questions();
   TextSplit split = stratified_split(set.labels, 0.25, 0.0, 3);
-  TextTrainConfig c;
+  TrainSpec c;
   c.task = TextTask::kIntent;
   c.hparams = {{"arch", "bow"}, {"dim", 32}, {"buckets", 1000}};
   c.train.epochs = 30;
@@ -233,7 +248,8 @@ TEST_F(TextClassifierTest, IntentModelAnswersSavesLoadsAndIsNotSureOnNonsense) {
   EXPECT_EQ(loaded.labels()[a.label], "get_refund");
   const size_t refund = std::find(a.pieces.begin(), a.pieces.end(), "refund") - a.pieces.begin();
   ASSERT_LT(refund, a.pieces.size());
-  EXPECT_EQ(std::max_element(a.scores.begin(), a.scores.end()) - a.scores.begin(), static_cast<long>(refund));
+  EXPECT_EQ(std::max_element(a.scores.begin(), a.scores.end()) - a.scores.begin(),
+            static_cast<long>(refund));
 }
 
 TEST_F(TextClassifierTest, StarsReportMeanAbsoluteError) {
@@ -245,7 +261,7 @@ TEST_F(TextClassifierTest, StarsReportMeanAbsoluteError) {
     set.labels.push_back(i % 3);
   }
   TextSplit split = stratified_split(set.labels, 0.2, 0.0, 1);
-  TextTrainConfig c;
+  TrainSpec c;
   c.task = TextTask::kStars;
   c.hparams = {{"arch", "gru"}, {"dim", 16}, {"hidden", 16}};
   c.train.epochs = 8;

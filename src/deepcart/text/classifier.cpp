@@ -29,7 +29,8 @@ std::vector<double> numeric_labels(const std::vector<std::string>& names) {
   return values;
 }
 
-double mean_absolute_error(const std::vector<std::vector<int64_t>>& confusion, const std::vector<double>& values) {
+double mean_absolute_error(const std::vector<std::vector<int64_t>>& confusion,
+                           const std::vector<double>& values) {
   double sum = 0, n = 0;
   for (size_t t = 0; t < confusion.size(); ++t) {
     for (size_t p = 0; p < confusion.size(); ++p) {
@@ -40,8 +41,8 @@ double mean_absolute_error(const std::vector<std::vector<int64_t>>& confusion, c
   return n > 0 ? sum / n : 0.0;
 }
 
-std::vector<std::vector<int64_t>> confusion_of(const at::Tensor& predicted, const std::vector<int64_t>& truth,
-                                               int64_t classes) {
+std::vector<std::vector<int64_t>> confusion_of(const at::Tensor& predicted,
+                                               const std::vector<int64_t>& truth, int64_t classes) {
   std::vector<std::vector<int64_t>> confusion(classes, std::vector<int64_t>(classes, 0));
   auto p = predicted.accessor<int64_t, 1>();
   for (size_t i = 0; i < truth.size(); ++i) ++confusion[truth[i]][p[i]];
@@ -49,7 +50,8 @@ std::vector<std::vector<int64_t>> confusion_of(const at::Tensor& predicted, cons
 }
 
 // Texts no shop customer would write: random vocabulary pieces, and random letter strings.
-std::vector<std::vector<int64_t>> nonsense(const Tokenizer& tokenizer, int64_t count, uint64_t seed) {
+std::vector<std::vector<int64_t>> nonsense(const Tokenizer& tokenizer, int64_t count,
+                                           uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int64_t> piece(2, std::max<int64_t>(2, tokenizer.vocab_size() - 1));
   std::uniform_int_distribution<int> length(2, 12), letter('a', 'z'), word(2, 9);
@@ -77,9 +79,14 @@ class TextTrainTask : public TrainTask {
   TextTrainTask(TextNet model, std::vector<std::vector<int64_t>> ids, std::vector<int64_t> labels,
                 std::vector<int64_t> train_rows, std::vector<int64_t> valid_rows, TextTask task,
                 std::vector<double> values, double smoothing)
-      : model_(std::move(model)), ids_(std::move(ids)), labels_(std::move(labels)),
-        train_rows_(std::move(train_rows)), valid_rows_(std::move(valid_rows)), task_(task),
-        values_(std::move(values)), smoothing_(smoothing) {}
+      : model_(std::move(model)),
+        ids_(std::move(ids)),
+        labels_(std::move(labels)),
+        train_rows_(std::move(train_rows)),
+        valid_rows_(std::move(valid_rows)),
+        task_(task),
+        values_(std::move(values)),
+        smoothing_(smoothing) {}
 
   torch::nn::Module& module() override { return *model_; }
   int64_t train_size() const override { return static_cast<int64_t>(train_rows_.size()); }
@@ -126,7 +133,8 @@ class TextTrainTask : public TrainTask {
     model_->eval();
     std::vector<int64_t> order(lists.size());
     std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return lists[a].size() < lists[b].size(); });
+    std::sort(order.begin(), order.end(),
+              [&](int64_t a, int64_t b) { return lists[a].size() < lists[b].size(); });
     at::Tensor out = torch::empty({static_cast<int64_t>(lists.size()), model_->options().classes});
     for (size_t b = 0; b < order.size(); b += 256) {
       std::vector<std::vector<int64_t>> batch;
@@ -135,8 +143,10 @@ class TextTrainTask : public TrainTask {
         batch.push_back(lists[order[i]]);
         where.push_back(order[i]);
       }
-      out.index_copy_(0, torch::tensor(where, torch::kLong),
-                      on_cpu(torch::softmax(model_->forward(on_device(pad_batch(batch))), 1).to(torch::kFloat)));
+      out.index_copy_(
+          0, torch::tensor(where, torch::kLong),
+          on_cpu(
+              torch::softmax(model_->forward(on_device(pad_batch(batch))), 1).to(torch::kFloat)));
     }
     model_->train(was_training);
     return out;
@@ -156,26 +166,11 @@ class TextTrainTask : public TrainTask {
 
 }  // namespace
 
-TextTask text_task_named(const std::string& name) {
-  if (name == "sentiment") return TextTask::kSentiment;
-  if (name == "stars") return TextTask::kStars;
-  if (name == "intent") return TextTask::kIntent;
-  throw Error("--task: expected sentiment, stars or intent, found '" + name + "'");
-}
-
-std::string text_task_name(TextTask task) {
-  switch (task) {
-    case TextTask::kSentiment: return "sentiment";
-    case TextTask::kStars: return "stars";
-    case TextTask::kIntent: return "intent";
-  }
-  return "sentiment";
-}
-
 at::Tensor pad_batch(const std::vector<std::vector<int64_t>>& ids) {
   size_t longest = 1;
   for (const auto& row : ids) longest = std::max(longest, row.size());
-  at::Tensor out = torch::zeros({static_cast<int64_t>(ids.size()), static_cast<int64_t>(longest)}, torch::kLong);
+  at::Tensor out =
+      torch::zeros({static_cast<int64_t>(ids.size()), static_cast<int64_t>(longest)}, torch::kLong);
   auto a = out.accessor<int64_t, 2>();
   for (size_t i = 0; i < ids.size(); ++i) {
     for (size_t j = 0; j < ids[i].size(); ++j) a[i][j] = ids[i][j];
@@ -198,9 +193,10 @@ float tune_out_of_scope(const at::Tensor& in_scope_top, const at::Tensor& nonsen
   return best;
 }
 
-TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TextTrainConfig config) {
+TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpec config) {
   if (data.labels.empty()) throw Error("text train: the data has no label column");
-  if (split.train.empty() || split.valid.empty()) throw Error("text train: the training and validation parts must not be empty");
+  if (split.train.empty() || split.valid.empty())
+    throw Error("text train: the training and validation parts must not be empty");
   std::vector<std::string> train_texts;
   for (int64_t row : split.train) train_texts.push_back(data.texts[row]);
   Tokenizer tokenizer = Tokenizer::train(train_texts, config.tokenizer);
@@ -230,13 +226,18 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TextTrai
                {"seed", config.train.seed}};
   file.blobs["tokenizer"] = tokenizer.serialize();
   if (config.train.monitor.empty()) config.train.monitor = "accuracy";
-  TextTrainTask task(model, std::move(ids), data.labels, split.train, split.valid, config.task, values,
-                     config.label_smoothing);
+  TextTrainTask task(model, std::move(ids), data.labels, split.train, split.valid, config.task,
+                     values, config.label_smoothing);
   out.result = Trainer(config.train).fit(task, file);
   if (config.task == TextTask::kIntent) {
     // The threshold is tuned on validation questions and generated nonsense, never on test.
     at::Tensor in_scope = std::get<0>(task.probabilities(task.valid_rows()).max(1));
-    at::Tensor junk = std::get<0>(task.probabilities_of(nonsense(tokenizer, std::min<int64_t>(2000, std::max<int64_t>(200, in_scope.size(0))), config.train.seed)).max(1));
+    at::Tensor junk = std::get<0>(
+        task
+            .probabilities_of(nonsense(
+                tokenizer, std::min<int64_t>(2000, std::max<int64_t>(200, in_scope.size(0))),
+                config.train.seed))
+            .max(1));
     file.meta["threshold"] = tune_out_of_scope(in_scope, junk);
   }
   file.add_module("model/", *model);
@@ -245,7 +246,8 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TextTrai
 }
 
 TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
-  if (file_.task != "text") throw Error(file_.source + ": expected a 'text' model, found '" + file_.task + "'");
+  if (file_.task != "text")
+    throw Error(file_.source + ": expected a 'text' model, found '" + file_.task + "'");
   file_.checked_load([this] {
     check_hparams(file_.hparams, nlohmann::json(TextOptions{}), "text model");
     const auto o = file_.hparams.get<TextOptions>();
@@ -254,8 +256,10 @@ TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
     tokenizer_ = Tokenizer::deserialize(blob->second);
     // Every token id the tokenizer can give must have an embedding row.
     if (tokenizer_.vocab_size() > o.vocab) {
-      throw Error("the tokenizer has " + std::to_string(tokenizer_.vocab_size()) + " tokens, the network's "
-                  "hyper-parameter 'vocab' only " + std::to_string(o.vocab));
+      throw Error("the tokenizer has " + std::to_string(tokenizer_.vocab_size()) +
+                  " tokens, the network's "
+                  "hyper-parameter 'vocab' only " +
+                  std::to_string(o.vocab));
     }
     if (o.arch == "transformer" && tokenizer_.options().max_length > o.max_length) {
       throw Error("the tokenizer keeps " + std::to_string(tokenizer_.options().max_length) +
@@ -263,11 +267,12 @@ TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
     }
     labels_ = file_.meta.at("labels").get<std::vector<std::string>>();
     if (static_cast<int64_t>(labels_.size()) != o.classes || o.classes < 1) {
-      throw Error("metadata 'labels': " + std::to_string(labels_.size()) + " names for " + std::to_string(o.classes) +
-                  " classes");
+      throw Error("metadata 'labels': " + std::to_string(labels_.size()) + " names for " +
+                  std::to_string(o.classes) + " classes");
     }
     task_ = text_task_named(file_.meta.value("text_task", "sentiment"));
-    if (task_ == TextTask::kStars) numeric_labels(labels_);  // throws for a label that is not a number
+    if (task_ == TextTask::kStars)
+      numeric_labels(labels_);  // throws for a label that is not a number
     threshold_ = file_.meta.value("threshold", 0.0f);
     answers_ = file_.meta.value("answers", std::map<std::string, std::string>{});
     model_ = TextNet(o);
@@ -277,14 +282,17 @@ TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
   });
 }
 
-TextClassifier TextClassifier::load(const std::string& path) { return TextClassifier(model_file_read(path, "text")); }
+TextClassifier TextClassifier::load(const std::string& path) {
+  return TextClassifier(model_file_read(path, "text"));
+}
 
 at::Tensor TextClassifier::expected_stars(const at::Tensor& probabilities) const {
   std::vector<double> values;
   for (const auto& label : labels_) {
     char* end = nullptr;
     const double v = std::strtod(label.c_str(), &end);
-    if (label.empty() || *end != '\0') throw Error("expected stars: the label '" + label + "' is not a number");
+    if (label.empty() || *end != '\0')
+      throw Error("expected stars: the label '" + label + "' is not a number");
     values.push_back(v);
   }
   return torch::mv(probabilities.to(torch::kDouble), torch::tensor(values, torch::kDouble));
@@ -298,8 +306,10 @@ at::Tensor TextClassifier::probabilities(const std::vector<std::string>& texts, 
   // Sorted by length so each batch pads little; results go back to input order.
   std::vector<int64_t> order(ids.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return ids[a].size() < ids[b].size(); });
-  at::Tensor out = torch::empty({static_cast<int64_t>(ids.size()), static_cast<int64_t>(labels_.size())});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return ids[a].size() < ids[b].size(); });
+  at::Tensor out =
+      torch::empty({static_cast<int64_t>(ids.size()), static_cast<int64_t>(labels_.size())});
   for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch)) {
     std::vector<std::vector<int64_t>> rows;
     std::vector<int64_t> where;
@@ -307,18 +317,22 @@ at::Tensor TextClassifier::probabilities(const std::vector<std::string>& texts, 
       rows.push_back(ids[order[i]]);
       where.push_back(order[i]);
     }
-    out.index_copy_(0, torch::tensor(where, torch::kLong),
-                    on_cpu(torch::softmax(model_->forward(on_device(pad_batch(rows))), 1).to(torch::kFloat)));
+    out.index_copy_(
+        0, torch::tensor(where, torch::kLong),
+        on_cpu(torch::softmax(model_->forward(on_device(pad_batch(rows))), 1).to(torch::kFloat)));
   }
   return out;
 }
 
-Answer TextClassifier::answer(const std::string& question, const std::map<std::string, std::string>& answers) {
-  if (task_ != TextTask::kIntent) throw Error(file_.source + ": not an intent model (train it with --task intent)");
+Answer TextClassifier::answer(const std::string& question,
+                              const std::map<std::string, std::string>& answers) {
+  if (task_ != TextTask::kIntent)
+    throw Error(file_.source + ": not an intent model (train it with --task intent)");
   return answer_of(probabilities({question})[0], answers);
 }
 
-Answer TextClassifier::answer_of(const at::Tensor& probs, const std::map<std::string, std::string>& answers) const {
+Answer TextClassifier::answer_of(const at::Tensor& probs,
+                                 const std::map<std::string, std::string>& answers) const {
   auto [top, index] = probs.topk(std::min<int64_t>(2, probs.size(0)));
   Answer a;
   a.intent = labels_[index[0].item<int64_t>()];
@@ -328,14 +342,18 @@ Answer TextClassifier::answer_of(const at::Tensor& probs, const std::map<std::st
     auto it = answers.find(a.intent);
     if (it != answers.end()) a.answer = it->second;
   } else {
-    for (int64_t i = 0; i < top.size(0); ++i) a.closest.emplace_back(labels_[index[i].item<int64_t>()], top[i].item<float>());
+    for (int64_t i = 0; i < top.size(0); ++i)
+      a.closest.emplace_back(labels_[index[i].item<int64_t>()], top[i].item<float>());
   }
   return a;
 }
 
 nlohmann::json Answer::to_json(const std::string& question, float threshold) const {
-  nlohmann::json out = {{"question", question}, {"intent", intent}, {"confidence", confidence},
-                        {"threshold", threshold}, {"sure", sure}};
+  nlohmann::json out = {{"question", question},
+                        {"intent", intent},
+                        {"confidence", confidence},
+                        {"threshold", threshold},
+                        {"sure", sure}};
   if (sure) {
     out["answer"] = answer;
   } else {
@@ -349,10 +367,13 @@ nlohmann::json Answer::to_json(const std::string& question, float threshold) con
 std::string Answer::describe(float threshold) const {
   char line[256];
   if (sure) {
-    std::snprintf(line, sizeof line, "intent   %s (%.1f%%)\nanswer   ", intent.c_str(), 100 * confidence);
-    return line + (answer.empty() ? std::string("(no answer on file for this intent)") : answer) + "\n";
+    std::snprintf(line, sizeof line, "intent   %s (%.1f%%)\nanswer   ", intent.c_str(),
+                  100 * confidence);
+    return line + (answer.empty() ? std::string("(no answer on file for this intent)") : answer) +
+           "\n";
   }
-  std::snprintf(line, sizeof line, "not sure (%.1f%%, under the %.0f%% threshold). Did you mean:\n", 100 * confidence, 100 * threshold);
+  std::snprintf(line, sizeof line, "not sure (%.1f%%, under the %.0f%% threshold). Did you mean:\n",
+                100 * confidence, 100 * threshold);
   std::string out = line;
   for (const auto& [name, p] : closest) {
     std::snprintf(line, sizeof line, "  %s (%.1f%%)\n", name.c_str(), 100 * p);
@@ -373,7 +394,8 @@ Attribution TextClassifier::explain(const std::string& text, int64_t label) {
   at::Tensor embedded = model_->embed(ids).detach().requires_grad_(true);  // (1, L, D)
   at::Tensor log_probs = torch::log_softmax(model_->logits(embedded, ids), 1)[0];
   a.label = label >= 0 ? label : log_probs.argmax().item<int64_t>();
-  if (a.label >= static_cast<int64_t>(labels_.size())) throw Error("explain: label index out of range");
+  if (a.label >= static_cast<int64_t>(labels_.size()))
+    throw Error("explain: label index out of range");
   a.probability = std::exp(log_probs[a.label].item<float>());
   at::Tensor grad = torch::autograd::grad({log_probs[a.label]}, {embedded})[0];
   at::Tensor scores = on_cpu((grad * embedded).sum(2)[0].detach()).contiguous();  // (L)
@@ -383,12 +405,14 @@ Attribution TextClassifier::explain(const std::string& text, int64_t label) {
 
 TextReport text_evaluate(TextClassifier& model, const TextSet& test) {
   if (test.labels.empty()) throw Error("text eval: the test data has no label column");
-  if (test.label_names != model.labels()) throw Error("text eval: the test labels are not aligned with the model's");
+  if (test.label_names != model.labels())
+    throw Error("text eval: the test labels are not aligned with the model's");
   TextReport r;
   r.texts = test.size();
   const auto t0 = std::chrono::steady_clock::now();
   at::Tensor probs = model.probabilities(test.texts);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.texts_per_second = seconds > 0 ? r.texts / seconds : 0.0;
   auto [top, predicted] = probs.max(1);
   r.confusion = confusion_of(predicted, test.labels, static_cast<int64_t>(model.labels().size()));
@@ -398,13 +422,15 @@ TextReport text_evaluate(TextClassifier& model, const TextSet& test) {
   r.precision = std::move(m.precision);
   r.recall = std::move(m.recall);
   r.f1 = std::move(m.f1);
-  if (model.task() == TextTask::kStars) r.mae = mean_absolute_error(r.confusion, numeric_labels(model.labels()));
+  if (model.task() == TextTask::kStars)
+    r.mae = mean_absolute_error(r.confusion, numeric_labels(model.labels()));
   if (model.task() == TextTask::kIntent) {
     at::Tensor sure = top >= model.threshold();
     r.not_sure_rate = 1.0 - sure.to(torch::kFloat).mean().item<double>();
     at::Tensor truth = torch::tensor(test.labels, torch::kLong);
     const double n_sure = sure.sum().item<double>();
-    r.accuracy_when_sure = n_sure > 0 ? ((predicted == truth) & sure).sum().item<double>() / n_sure : 0.0;
+    r.accuracy_when_sure =
+        n_sure > 0 ? ((predicted == truth) & sure).sum().item<double>() / n_sure : 0.0;
   }
   return r;
 }
@@ -412,10 +438,12 @@ TextReport text_evaluate(TextClassifier& model, const TextSet& test) {
 nlohmann::json TextReport::to_json(const std::vector<std::string>& labels) const {
   nlohmann::json per_label = nlohmann::json::array();
   for (size_t c = 0; c < labels.size(); ++c) {
-    per_label.push_back({{"label", labels[c]}, {"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}});
+    per_label.push_back(
+        {{"label", labels[c]}, {"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}});
   }
-  nlohmann::json out = {{"texts", texts}, {"accuracy", accuracy}, {"macro_f1", macro_f1},
-                        {"texts_per_second", texts_per_second}, {"per_label", per_label}, {"confusion", confusion}};
+  nlohmann::json out = {{"texts", texts},         {"accuracy", accuracy},
+                        {"macro_f1", macro_f1},   {"texts_per_second", texts_per_second},
+                        {"per_label", per_label}, {"confusion", confusion}};
   if (mae >= 0) out["mae"] = mae;
   if (not_sure_rate >= 0) {
     out["not_sure_rate"] = not_sure_rate;

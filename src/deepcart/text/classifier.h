@@ -13,33 +13,20 @@
 #include "deepcart/core/model_file.h"
 #include "deepcart/core/trainer.h"
 #include "deepcart/text/net.h"
+#include "deepcart/text/spec.h"
 #include "deepcart/text/text_data.h"
 #include "deepcart/text/tokenizer.h"
 
 namespace deepcart::text {
-
-// What the labels mean: sentiment (any labels), stars (numeric labels: adds mean absolute
-// error) or intent (adds an out-of-scope threshold on the top probability).
-enum class TextTask { kSentiment, kStars, kIntent };
-TextTask text_task_named(const std::string& name);
-std::string text_task_name(TextTask task);
-
-struct TextTrainConfig {
-  TextTask task = TextTask::kSentiment;
-  TokenizerOptions tokenizer;
-  nlohmann::json hparams = {{"arch", "bow"}};  // TextOptions; vocab and classes come from the data
-  double label_smoothing = 0.0;
-  std::map<std::string, std::string> answers;  // intent -> answer, kept in the ModelFile
-  TrainOptions train;
-};
 
 struct TextTrainOutput {
   ModelFile model;
   TrainResult result;
 };
 
-// Trains on data rows split.train, validates (early stopping, threshold) on split.valid.
-TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TextTrainConfig config);
+// Trains on data rows split.train, validates (early stopping, threshold) on split.valid
+// (config.data says how they were read; it is not used here).
+TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpec config);
 
 // Pads id lists into (B, L) int64 with 0, L = the longest (at least 1).
 at::Tensor pad_batch(const std::vector<std::vector<int64_t>>& ids);
@@ -66,14 +53,17 @@ class TextClassifier {
  public:
   explicit TextClassifier(ModelFile file);
   static TextClassifier load(const std::string& path);
-  at::Tensor probabilities(const std::vector<std::string>& texts, int64_t batch = 256);  // (N, labels)
+  at::Tensor probabilities(const std::vector<std::string>& texts,
+                           int64_t batch = 256);  // (N, labels)
   // The expected number of stars of each row of `probabilities` (N, labels): the labels read as
-  // numbers, weighted by their probabilities -> (N) double. Throws Error when a label is not a number.
+  // numbers, weighted by their probabilities -> (N) double. Throws Error when a label is not a
+  // number.
   at::Tensor expected_stars(const at::Tensor& probabilities) const;
   // intent models: the intent of `question` and its answer from `answers`, or "not sure".
   Answer answer(const std::string& question, const std::map<std::string, std::string>& answers);
   // The same from this model's probabilities (labels) for one question, e.g. from a batch.
-  Answer answer_of(const at::Tensor& probabilities, const std::map<std::string, std::string>& answers) const;
+  Answer answer_of(const at::Tensor& probabilities,
+                   const std::map<std::string, std::string>& answers) const;
   // Token scores for `label` (-1 = the predicted one).
   Attribution explain(const std::string& text, int64_t label = -1);
 

@@ -11,6 +11,7 @@
 #include "deepcart/core/error.h"
 #include "deepcart/core/progress.h"
 #include "deepcart/text/classifier.h"
+#include "deepcart/text/workflow.h"
 
 namespace deepcart::text {
 namespace {
@@ -35,8 +36,10 @@ void add_drivers(const Attribution& a, std::map<std::string, Driver>& drivers) {
   std::map<std::string, double> seen;
   for (size_t i = 0; i < a.pieces.size(); ++i) {
     seen[a.pieces[i]] += a.scores[i];
-    if (i + 1 < a.pieces.size() && has_word_character(a.pieces[i]) && has_word_character(a.pieces[i + 1])) {
-      const bool cjk = static_cast<unsigned char>(a.pieces[i][0]) >= 0xE3;  // CJK pieces join without a space
+    if (i + 1 < a.pieces.size() && has_word_character(a.pieces[i]) &&
+        has_word_character(a.pieces[i + 1])) {
+      const bool cjk =
+          static_cast<unsigned char>(a.pieces[i][0]) >= 0xE3;  // CJK pieces join without a space
       seen[a.pieces[i] + (cjk ? "" : " ") + a.pieces[i + 1]] += a.scores[i] + a.scores[i + 1];
     }
   }
@@ -46,7 +49,8 @@ void add_drivers(const Attribution& a, std::map<std::string, Driver>& drivers) {
   }
 }
 
-nlohmann::json top_drivers(const std::map<std::string, Driver>& drivers, int64_t n, int64_t min_count, bool positive) {
+nlohmann::json top_drivers(const std::map<std::string, Driver>& drivers, int64_t n,
+                           int64_t min_count, bool positive) {
   std::vector<std::pair<double, std::string>> ranked;
   for (const auto& [piece, d] : drivers) {
     if (d.reviews < min_count || !has_word_character(piece)) continue;
@@ -61,7 +65,9 @@ nlohmann::json top_drivers(const std::map<std::string, Driver>& drivers, int64_t
   for (const auto& [score, piece] : ranked) {
     if (static_cast<int64_t>(out.size()) >= n || score <= 0) break;
     const Driver& d = drivers.at(piece);
-    out.push_back({{"text", piece}, {"score", d.sum / static_cast<double>(d.reviews)}, {"reviews", d.reviews}});
+    out.push_back({{"text", piece},
+                   {"score", d.sum / static_cast<double>(d.reviews)},
+                   {"reviews", d.reviews}});
   }
   return out;
 }
@@ -70,11 +76,20 @@ std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -82,18 +97,25 @@ std::string escape(const std::string& s) {
 
 std::string html_page(const nlohmann::json& report) {
   std::string h =
-      "<!doctype html><html><head><meta charset=\"utf-8\"><title>deepcart review report</title><style>"
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>deepcart review "
+      "report</title><style>"
       "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:70em}"
-      "h2{border-bottom:1px solid #ccc;padding-bottom:.2em}.bar{display:flex;height:1.2em;width:30em;border-radius:3px;overflow:hidden}"
-      ".seg{color:#fff;font-size:.75em;padding-left:.3em;white-space:nowrap}.cols{display:flex;gap:3em}"
-      ".pos{color:#1a7f37}.neg{color:#b42318}li{margin:.15em 0}blockquote{margin:.4em 0;padding:.3em .8em;background:#f5f5f5;border-left:3px solid #999}"
+      "h2{border-bottom:1px solid "
+      "#ccc;padding-bottom:.2em}.bar{display:flex;height:1.2em;width:30em;border-radius:3px;"
+      "overflow:hidden}"
+      ".seg{color:#fff;font-size:.75em;padding-left:.3em;white-space:nowrap}.cols{display:flex;gap:"
+      "3em}"
+      ".pos{color:#1a7f37}.neg{color:#b42318}li{margin:.15em 0}blockquote{margin:.4em "
+      "0;padding:.3em .8em;background:#f5f5f5;border-left:3px solid #999}"
       "</style></head><body><h1>Review report</h1><p>";
-  h += escape(report["data"].get<std::string>()) + ": " + std::to_string(report["reviews"].get<int64_t>()) +
-       " reviews, grouped by <b>" + escape(report["group_by"].get<std::string>()) + "</b>. Sentiment model " +
+  h += escape(report["data"].get<std::string>()) + ": " +
+       std::to_string(report["reviews"].get<int64_t>()) + " reviews, grouped by <b>" +
+       escape(report["group_by"].get<std::string>()) + "</b>. Sentiment model " +
        escape(report["sentiment_model"].get<std::string>()) + ".</p>";
   const char* colours[] = {"#b42318", "#1a7f37", "#6941c6", "#b54708", "#175cd3", "#667085"};
   for (const auto& g : report["groups"]) {
-    h += "<h2>" + escape(g["group"].get<std::string>()) + " <small>(" + std::to_string(g["reviews"].get<int64_t>()) + " reviews";
+    h += "<h2>" + escape(g["group"].get<std::string>()) + " <small>(" +
+         std::to_string(g["reviews"].get<int64_t>()) + " reviews";
     if (g.contains("mean_stars")) {
       char stars[32];
       std::snprintf(stars, sizeof stars, ", mean %.2f stars", g["mean_stars"].get<double>());
@@ -103,19 +125,27 @@ std::string html_page(const nlohmann::json& report) {
     size_t c = 0;
     for (const auto& [label, share] : g["sentiment"].items()) {
       char seg[256];
-      std::snprintf(seg, sizeof seg, "<div class=\"seg\" style=\"width:%.1f%%;background:%s\">%s %.0f%%</div>",
-                    100 * share.get<double>(), colours[c++ % 6], escape(label).c_str(), 100 * share.get<double>());
+      std::snprintf(seg, sizeof seg,
+                    "<div class=\"seg\" style=\"width:%.1f%%;background:%s\">%s %.0f%%</div>",
+                    100 * share.get<double>(), colours[c++ % 6], escape(label).c_str(),
+                    100 * share.get<double>());
       h += seg;
     }
     h += "</div><div class=\"cols\"><div><h3 class=\"pos\">drives positive</h3><ul>";
-    for (const auto& w : g["positive_drivers"]) h += "<li>" + escape(w["text"].get<std::string>()) + " <small>(" + std::to_string(w["reviews"].get<int64_t>()) + ")</small></li>";
+    for (const auto& w : g["positive_drivers"])
+      h += "<li>" + escape(w["text"].get<std::string>()) + " <small>(" +
+           std::to_string(w["reviews"].get<int64_t>()) + ")</small></li>";
     h += "</ul></div><div><h3 class=\"neg\">drives negative</h3><ul>";
-    for (const auto& w : g["negative_drivers"]) h += "<li>" + escape(w["text"].get<std::string>()) + " <small>(" + std::to_string(w["reviews"].get<int64_t>()) + ")</small></li>";
+    for (const auto& w : g["negative_drivers"])
+      h += "<li>" + escape(w["text"].get<std::string>()) + " <small>(" +
+           std::to_string(w["reviews"].get<int64_t>()) + ")</small></li>";
     h += "</ul></div></div><h3>examples</h3>";
     for (const auto& e : g["examples"]) {
       char p[64];
-      std::snprintf(p, sizeof p, "%s %.0f%%", e["label"].get<std::string>().c_str(), 100 * e["probability"].get<double>());
-      h += "<blockquote><b>" + escape(p) + "</b> " + escape(e["text"].get<std::string>()) + "</blockquote>";
+      std::snprintf(p, sizeof p, "%s %.0f%%", e["label"].get<std::string>().c_str(),
+                    100 * e["probability"].get<double>());
+      h += "<blockquote><b>" + escape(p) + "</b> " + escape(e["text"].get<std::string>()) +
+           "</blockquote>";
     }
   }
   return h + "</body></html>\n";
@@ -127,7 +157,8 @@ int64_t positive_label(const std::vector<std::string>& labels) {
   for (size_t i = 0; i < labels.size(); ++i) {
     std::string l = labels[i];
     std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (l == "1" || l == "pos" || l == "positive" || l == "yes" || l == "true") return static_cast<int64_t>(i);
+    if (l == "1" || l == "pos" || l == "positive" || l == "yes" || l == "true")
+      return static_cast<int64_t>(i);
   }
   return static_cast<int64_t>(labels.size()) - 1;
 }
@@ -135,8 +166,9 @@ int64_t positive_label(const std::vector<std::string>& labels) {
 nlohmann::json review_report(const ReportOptions& o) {
   TextClassifier sentiment = TextClassifier::load(o.sentiment_model);
   std::vector<std::string> cols = o.text_cols;
-  if (cols.empty()) cols = sentiment.file().meta.value("data", nlohmann::json::object()).value("text_cols", std::vector<std::string>{});
-  if (cols.empty()) throw Error("--text-col: required (the model does not record its text columns)");
+  if (cols.empty()) cols = trained_columns(sentiment.file()).text;
+  if (cols.empty())
+    throw Error("--text-col: required (the model does not record its text columns)");
   TextSet reviews = read_text_set(o.data, TextColumns{cols, ""}, {}, o.group_col);
   if (reviews.size() == 0) throw Error(o.data + ": no reviews with text");
   at::Tensor probs = sentiment.probabilities(reviews.texts);
@@ -162,12 +194,14 @@ nlohmann::json review_report(const ReportOptions& o) {
       if (stars.defined()) star_sum += stars[r].item<double>();
     }
     nlohmann::json distribution = nlohmann::json::object();
-    for (size_t c = 0; c < counts.size(); ++c) distribution[sentiment.labels()[c]] = static_cast<double>(counts[c]) / rows.size();
+    for (size_t c = 0; c < counts.size(); ++c)
+      distribution[sentiment.labels()[c]] = static_cast<double>(counts[c]) / rows.size();
     g["sentiment"] = distribution;
     if (stars.defined()) g["mean_stars"] = star_sum / rows.size();
     // Attributions toward "positive": positive scores push up, negative ones push down.
     std::map<std::string, Driver> drivers;
-    const size_t step = std::max<size_t>(1, rows.size() / static_cast<size_t>(std::max<int64_t>(1, o.explain_limit)));
+    const size_t step = std::max<size_t>(
+        1, rows.size() / static_cast<size_t>(std::max<int64_t>(1, o.explain_limit)));
     for (size_t i = 0; i < rows.size(); i += step) {
       Attribution a = sentiment.explain(reviews.texts[rows[i]], positive);
       if (!a.scores.empty()) add_drivers(a, drivers);
@@ -175,15 +209,22 @@ nlohmann::json review_report(const ReportOptions& o) {
     g["positive_drivers"] = top_drivers(drivers, o.top_words, o.min_count, true);
     g["negative_drivers"] = top_drivers(drivers, o.top_words, o.min_count, false);
     std::vector<int64_t> by_positive = rows;
-    std::sort(by_positive.begin(), by_positive.end(),
-              [&](int64_t a, int64_t b) { return probs[a][positive].item<float>() > probs[b][positive].item<float>(); });
+    std::sort(by_positive.begin(), by_positive.end(), [&](int64_t a, int64_t b) {
+      return probs[a][positive].item<float>() > probs[b][positive].item<float>();
+    });
     nlohmann::json examples = nlohmann::json::array();
     auto add_example = [&](int64_t r) {
       const int64_t label = probs[r].argmax().item<int64_t>();
-      examples.push_back({{"text", reviews.texts[r]}, {"label", sentiment.labels()[label]}, {"probability", probs[r][label].item<float>()}});
+      examples.push_back({{"text", reviews.texts[r]},
+                          {"label", sentiment.labels()[label]},
+                          {"probability", probs[r][label].item<float>()}});
     };
-    for (int64_t i = 0; i < std::min<int64_t>(o.examples, by_positive.size()); ++i) add_example(by_positive[i]);
-    for (int64_t i = 0; i < std::min<int64_t>(o.examples, by_positive.size() - std::min<int64_t>(o.examples, by_positive.size())); ++i) {
+    for (int64_t i = 0; i < std::min<int64_t>(o.examples, by_positive.size()); ++i)
+      add_example(by_positive[i]);
+    for (int64_t i = 0;
+         i < std::min<int64_t>(o.examples, by_positive.size() -
+                                               std::min<int64_t>(o.examples, by_positive.size()));
+         ++i) {
       add_example(by_positive[by_positive.size() - 1 - i]);
     }
     g["examples"] = examples;
@@ -191,9 +232,13 @@ nlohmann::json review_report(const ReportOptions& o) {
     progress.step(++done, 0.0);
   }
   progress.end_epoch("report: " + std::to_string(groups.size()) + " groups");
-  nlohmann::json report = {{"data", o.data}, {"group_by", o.group_col}, {"reviews", reviews.size()},
-                           {"read", reviews.report.summary()}, {"sentiment_model", o.sentiment_model},
-                           {"positive_label", sentiment.labels()[positive]}, {"groups", out_groups}};
+  nlohmann::json report = {{"data", o.data},
+                           {"group_by", o.group_col},
+                           {"reviews", reviews.size()},
+                           {"read", reviews.report.summary()},
+                           {"sentiment_model", o.sentiment_model},
+                           {"positive_label", sentiment.labels()[positive]},
+                           {"groups", out_groups}};
   if (!o.stars_model.empty()) report["stars_model"] = o.stars_model;
   std::ofstream(o.out + ".json") << report.dump(2) << "\n";
   std::ofstream html(o.out + ".html");

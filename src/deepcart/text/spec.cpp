@@ -1,0 +1,92 @@
+#include "deepcart/text/spec.h"
+
+#include "deepcart/core/error.h"
+
+namespace deepcart::text {
+
+TextTask text_task_named(const std::string& name) {
+  if (name == "sentiment") return TextTask::kSentiment;
+  if (name == "stars") return TextTask::kStars;
+  if (name == "intent") return TextTask::kIntent;
+  throw Error("--task: expected sentiment, stars or intent, found '" + name + "'");
+}
+
+std::string text_task_name(TextTask task) {
+  switch (task) {
+    case TextTask::kSentiment:
+      return "sentiment";
+    case TextTask::kStars:
+      return "stars";
+    case TextTask::kIntent:
+      return "intent";
+  }
+  return "sentiment";
+}
+
+TrainSpec default_spec(const std::string& arch) {
+  TrainSpec s;
+  s.hparams = {{"arch", arch}};
+  s.train.epochs = 10;
+  s.train.batch_size = 64;
+  s.train.lr = 0.002;
+  s.train.optimizer = "adamw";
+  s.train.weight_decay = 0.01;
+  s.train.schedule = "cosine";
+  s.train.patience = 3;
+  return s;
+}
+
+void to_json(nlohmann::json& j, const DataSpec& d) {
+  j = {{"path", d.path},
+       {"test_path", d.test_path},
+       {"text_cols", d.columns.text},
+       {"label_col", d.columns.label},
+       {"valid_fraction", d.valid_fraction},
+       {"test_fraction", d.test_fraction}};
+}
+
+void from_json(const nlohmann::json& j, DataSpec& d) {
+  const DataSpec def;
+  d.path = j.value("path", def.path);
+  d.test_path = j.value("test_path", def.test_path);
+  d.columns.text = j.value("text_cols", def.columns.text);
+  d.columns.label = j.value("label_col", def.columns.label);
+  d.valid_fraction = j.value("valid_fraction", def.valid_fraction);
+  d.test_fraction = j.value("test_fraction", def.test_fraction);
+}
+
+void to_json(nlohmann::json& j, const TrainSpec& s) {
+  const TokenizerOptions& t = s.tokenizer;
+  j = {{"data", s.data},
+       {"task", text_task_name(s.task)},
+       {"tokenizer",
+        {{"kind", t.kind},
+         {"vocab_size", t.vocab_size},
+         {"min_count", t.min_count},
+         {"max_length", t.max_length},
+         {"max_training_chars", t.max_training_chars}}},
+       {"hparams", s.hparams},
+       {"label_smoothing", s.label_smoothing},
+       {"answers", s.answers},
+       {"export_split", s.export_split},
+       {"train", s.train}};
+}
+
+void from_json(const nlohmann::json& j, TrainSpec& s) {
+  const TrainSpec def;
+  s.data = j.value("data", def.data);
+  s.task = text_task_named(j.value("task", text_task_name(def.task)));
+  const nlohmann::json t = j.value("tokenizer", nlohmann::json::object());
+  s.tokenizer.kind = t.value("kind", def.tokenizer.kind);
+  s.tokenizer.vocab_size = t.value("vocab_size", def.tokenizer.vocab_size);
+  s.tokenizer.min_count = t.value("min_count", def.tokenizer.min_count);
+  s.tokenizer.max_length = t.value("max_length", def.tokenizer.max_length);
+  s.tokenizer.max_training_chars = t.value("max_training_chars", def.tokenizer.max_training_chars);
+  s.hparams = j.value("hparams", def.hparams);
+  s.label_smoothing = j.value("label_smoothing", def.label_smoothing);
+  s.answers = j.value("answers", def.answers);
+  s.export_split = j.value("export_split", def.export_split);
+  s.train = j.value("train", def.train);
+}
+
+}  // namespace deepcart::text

@@ -1,0 +1,54 @@
+// Everything one text-classifier run needs, as data: the labelled texts and how they are split,
+// the task, the tokenizer, the network and the training loop, with the tuned defaults.
+// `deepcart text train` turns its flags into a TrainSpec; the library trains from it
+// (workflow.h) and keeps it in the ModelFile, so `text eval` and `text report` can find the
+// held-out texts and the columns again.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "deepcart/core/trainer.h"
+#include "deepcart/text/text_data.h"
+#include "deepcart/text/tokenizer.h"
+
+namespace deepcart::text {
+
+// What the labels mean: sentiment (any labels), stars (numeric labels: adds mean absolute
+// error) or intent (adds an out-of-scope threshold on the top probability).
+enum class TextTask { kSentiment, kStars, kIntent };
+TextTask text_task_named(const std::string& name);
+std::string text_task_name(TextTask task);
+
+struct DataSpec {
+  std::string path;       // labelled texts: CSV, TSV or JSONL
+  std::string test_path;  // an official test file; empty = a stratified test_fraction of path
+  TextColumns columns;
+  double valid_fraction = 0.1;  // of each label: early stopping and the out-of-scope threshold
+  double test_fraction = 0.2;   // of each label, when there is no test_path
+};
+
+struct TrainSpec {
+  DataSpec data;
+  TextTask task = TextTask::kSentiment;
+  TokenizerOptions tokenizer;
+  nlohmann::json hparams = {{"arch", "bow"}};  // TextOptions; vocab and classes come from the data
+  double label_smoothing = 0.0;
+  std::map<std::string, std::string> answers;  // intent -> answer, kept in the ModelFile
+  std::string export_split;  // a folder for the parts as fastText files; empty = none
+  TrainOptions train;
+};
+
+// The defaults of `text train`, chosen on validation splits (bench/RESULTS.md): AdamW with
+// weight decay 0.01, lr 0.002 on a cosine schedule, batches of 64, 10 epochs, patience 3.
+TrainSpec default_spec(const std::string& arch = "bow");
+
+void to_json(nlohmann::json& j, const DataSpec& spec);
+void from_json(const nlohmann::json& j, DataSpec& spec);
+void to_json(nlohmann::json& j, const TrainSpec& spec);
+void from_json(const nlohmann::json& j, TrainSpec& spec);
+
+}  // namespace deepcart::text
