@@ -21,6 +21,7 @@
 #include "deepcart/vision/classifier.h"
 #include "deepcart/vision/explain.h"
 #include "deepcart/vision/similar.h"
+#include "deepcart/vision/workflow.h"
 
 namespace deepcart::cli {
 
@@ -76,24 +77,21 @@ void write_item_images(const std::string& out, const vision::ImageSet& products)
 // The catalogue part of the demo: train the CNN, then for a few products print the predicted
 // sheet and three look-alikes from the catalogue, and draw one Grad-CAM heat map.
 nlohmann::json vision_demo(const std::string& out, int epochs, const Common& common) {
-  vision::ImageSet train = vision::load_image_set("fashion-mnist", "train");
-  vision::ImageSet products = vision::load_image_set("fashion-mnist", "test");
-  vision::VisionTrainConfig config;
-  config.train.epochs = epochs;
-  config.train.batch_size = 128;
-  config.train.lr = 0.002;
-  config.train.optimizer = "adamw";
-  config.train.weight_decay = 0.01;
-  config.train.schedule = "onecycle";
-  config.train.seed = common.seed;
-  config.train.quiet = common.quiet;
-  config.train.metrics_log = out + "/logs/vision-cnn.jsonl";
-  config.train.checkpoint_path = out + "/models/vision-cnn.ckpt";
-  vision::VisionTrainOutput trained = vision::vision_train(train, config);
-  vision::ImageClassifier model(trained.model);
-  vision::VisionReport report = vision::vision_evaluate(model, products);
+  vision::TrainSpec spec = vision::default_spec("cnn");
+  spec.train.epochs = epochs;
+  spec.train.schedule = "onecycle";
+  spec.train.patience = 0;
+  spec.train.seed = common.seed;
+  spec.train.quiet = common.quiet;
+  spec.train.metrics_log = out + "/logs/vision-cnn.jsonl";
+  spec.train.checkpoint_path = out + "/models/vision-cnn.ckpt";
+  vision::TrainReport trained = vision::train(spec);
+  const vision::VisionReport& report = trained.test;
   trained.model.metrics["test"] = {{"accuracy", report.accuracy}, {"macro_f1", report.macro_f1}};
   model_file_write(trained.model, out + "/models/vision-cnn.dcm");
+  vision::ImageClassifier model(trained.model);
+  // The shop's catalogue: Fashion-MNIST's test images, which the model was tested on.
+  const vision::ImageSet products = vision::load_image_set("fashion-mnist", "test");
   vision::LookAlikeIndex index = vision::LookAlikeIndex::build(model, products);
   index.save(out + "/models/catalogue.dci");
   write_item_images(out, products);

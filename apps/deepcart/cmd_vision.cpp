@@ -11,6 +11,7 @@
 #include "deepcart/vision/classifier.h"
 #include "deepcart/vision/explain.h"
 #include "deepcart/vision/similar.h"
+#include "deepcart/vision/workflow.h"
 
 namespace deepcart::cli {
 namespace {
@@ -18,15 +19,6 @@ namespace {
 constexpr const char* kSourceHelp =
     "fashion-mnist (Debian's dataset-fashion-mnist), a folder with one sub-folder of PNG/JPEG "
     "images per category, or a CSV manifest path,category[,attributes] (attributes |-separated)";
-
-// The test images for a model: Fashion-MNIST's test split, or a folder/manifest read at the
-// model's own size and channels.
-vision::ImageSet test_set_for(const vision::ImageClassifier& model, const std::string& source) {
-  vision::ImageSourceOptions o;
-  o.channels = model.options().channels;
-  o.size = model.options().rows;
-  return vision::load_image_set(source, "test", o);
-}
 
 void print_report(const vision::VisionReport& r, const vision::ImageClassifier& model) {
   const auto& classes = model.classes();
@@ -71,149 +63,122 @@ void print_sheet(const std::string& name, const nlohmann::json& sheet) {
   }
 }
 
+void add_train_command(CLI::App* group) {
+  auto* cmd = group->add_subcommand(
+      "train", "train an image classifier (categories, and attributes if the data has them)");
+  auto common = std::make_shared<Common>();
+  auto spec = std::make_shared<vision::TrainSpec>(vision::default_spec());
+  auto out = std::make_shared<std::string>();
+  auto arch = std::make_shared<std::string>("cnn");
+  auto hp = std::make_shared<vision::VisionOptions>();
+  add_common(cmd, *common);
+  add_device(cmd, *common, true);
+  cmd->add_option("--model", *arch, "architecture: cnn | resnet")
+      ->check(CLI::IsMember({"cnn", "resnet"}))
+      ->capture_default_str();
+  vision::DataSpec& d = spec->data;
+  cmd->add_option("--data", d.path, std::string("training images: ") + kSourceHelp)
+      ->capture_default_str();
+  cmd->add_option("--test", d.test_path,
+                  "test images (same kinds of source); default: Fashion-MNIST's test split, or a "
+                  "seeded --test-fraction of --data");
+  cmd->add_option("--test-fraction", d.test_fraction,
+                  "share of --data held out for testing when --test is not given")
+      ->capture_default_str();
+  cmd->add_option("--size", d.source.size, "image files: resize to SIZE x SIZE")
+      ->capture_default_str();
+  cmd->add_option("--channels", d.source.channels, "image files: 1 grey or 3 RGB")
+      ->capture_default_str();
+  cmd->add_option("--out", *out, "ModelFile to write (.dcm)")->required();
+  cmd->add_option("--width", hp->width,
+                  "cnn: filters of the first block; resnet: of the first stage")
+      ->capture_default_str();
+  cmd->add_option("--depth", hp->depth, "resnet: residual blocks per stage")->capture_default_str();
+  cmd->add_option("--hidden", hp->hidden, "cnn: embedding size")->capture_default_str();
+  cmd->add_option("--dropout", hp->dropout, "dropout before the dense layers")
+      ->capture_default_str();
+  cmd->add_option("--label-smoothing", spec->label_smoothing, "cross-entropy label smoothing")
+      ->capture_default_str();
+  cmd->add_option("--pad-crop", spec->augment.pad_crop,
+                  "augment: random crop after padding by N pixels (0 = off)")
+      ->capture_default_str();
+  cmd->add_option("--flip", spec->augment.flip, "augment: random horizontal flip")
+      ->capture_default_str();
+  cmd->add_option("--erase", spec->augment.erase, "augment: random-erasing probability")
+      ->capture_default_str();
+  cmd->add_option("--valid", spec->valid_count,
+                  "training images held out for validation (early stopping, thresholds)")
+      ->capture_default_str();
+  add_train_flags(cmd, spec->train);
+  cmd->callback([=] {
+    init_context(*common);
+    spec->train.seed = common->seed;
+    spec->train.quiet = common->quiet;
+    spec->hparams = {{"arch", *arch},
+                     {"width", hp->width},
+                     {"depth", hp->depth},
+                     {"hidden", hp->hidden},
+                     {"dropout", hp->dropout}};
+    if (spec->train.checkpoint_path.empty()) spec->train.checkpoint_path = *out + ".ckpt";
+    const bool writes = join_data_parallel(spec->train, *common);
+    const vision::TrainReport trained = vision::train(*spec);
+    if (!writes) return;  // rank 0 evaluates and writes
+    model_file_write(trained.model, *out);
+    if (common->json) return print_json({{"model", *out}, {"metrics", trained.model.metrics}});
+    const vision::ImageClassifier model(trained.model);
+    const auto& r = trained.result;
+    std::printf("trained %s (%s) in %.1f s: %d epochs (best %d), %.0f training images/s\n",
+                out->c_str(), arch->c_str(), r.seconds, r.epochs_run, r.best_epoch,
+                r.train_examples_per_second);
+    std::printf("validation accuracy %.4f; test (%lld images): ", r.best_metrics.at("accuracy"),
+                static_cast<long long>(trained.test_images));
+    print_report(trained.test, model);
+  });
+}
+
+void add_eval_command(CLI::App* group) {
+  auto* cmd = group->add_subcommand(
+      "eval", "accuracy, per-class precision/recall/F1, confusion matrix, ECE, attribute mAP/F1");
+  auto common = std::make_shared<Common>();
+  auto model_path = std::make_shared<std::string>();
+  auto data = std::make_shared<std::string>();
+  auto confusion = std::make_shared<std::string>();
+  auto plot = std::make_shared<std::string>();
+  add_common(cmd, *common);
+  add_device(cmd, *common);
+  cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
+  cmd->add_option("--data", *data,
+                  std::string("test images: ") + kSourceHelp +
+                      " (its test split); default: the model's own test images");
+  cmd->add_option("--confusion", *confusion, "write the confusion matrix to this CSV");
+  cmd->add_option("--plot", *plot, "draw the confusion matrix as a PNG heat map (gnuplot)");
+  cmd->callback([=] {
+    init_context(*common);
+    vision::ImageClassifier model = vision::ImageClassifier::load(*model_path);
+    const vision::EvalSet test = vision::evaluation_set(model, *data);
+    vision::VisionReport report = vision::vision_evaluate(model, test.images);
+    if (!confusion->empty()) write_confusion_csv(report.confusion, model.classes(), *confusion);
+    if (!plot->empty()) {
+      char title[160];
+      std::snprintf(title, sizeof title, "%s on %s: accuracy %.4f", model_path->c_str(),
+                    test.source.c_str(), report.accuracy);
+      plot_confusion(report.confusion, model.classes(), title, *plot);
+    }
+    if (common->json) return print_json(report.to_json(model.classes(), model.attributes()));
+    std::printf("%s on %s: ", model_path->c_str(), test.source.c_str());
+    print_report(report, model);
+    if (!plot->empty()) std::printf("confusion heat map: %s\n", plot->c_str());
+  });
+}
+
 }  // namespace
 
 void register_vision(CLI::App& app) {
   CLI::App* vision =
       app.add_subcommand("vision", "product images: train, eval, predict, index, similar, explain");
   vision->require_subcommand(1);
-
-  {
-    auto* cmd = vision->add_subcommand(
-        "train", "train an image classifier (categories, and attributes if the data has them)");
-    auto common = std::make_shared<Common>();
-    auto cfg = std::make_shared<vision::VisionTrainConfig>();
-    auto data = std::make_shared<std::string>("fashion-mnist");
-    auto test = std::make_shared<std::string>();
-    auto out = std::make_shared<std::string>();
-    auto arch = std::make_shared<std::string>("cnn");
-    auto width = std::make_shared<int64_t>(32);
-    auto depth = std::make_shared<int64_t>(2);
-    auto hidden = std::make_shared<int64_t>(128);
-    auto dropout = std::make_shared<double>(0.25);
-    auto test_fraction = std::make_shared<double>(0.1);
-    auto source = std::make_shared<vision::ImageSourceOptions>();
-    cfg->train.epochs = 15;
-    cfg->train.batch_size = 128;
-    cfg->train.lr = 0.002;
-    cfg->train.optimizer = "adamw";
-    cfg->train.weight_decay = 0.01;
-    cfg->train.schedule = "cosine";
-    cfg->train.patience = 5;
-    add_common(cmd, *common);
-    add_device(cmd, *common, true);
-    cmd->add_option("--model", *arch, "architecture: cnn | resnet")
-        ->check(CLI::IsMember({"cnn", "resnet"}))
-        ->capture_default_str();
-    cmd->add_option("--data", *data, std::string("training images: ") + kSourceHelp)
-        ->capture_default_str();
-    cmd->add_option("--test", *test,
-                    "test images (same kinds of source); default: Fashion-MNIST's test split, or a "
-                    "seeded --test-fraction of --data");
-    cmd->add_option("--test-fraction", *test_fraction,
-                    "share of --data held out for testing when --test is not given")
-        ->capture_default_str();
-    cmd->add_option("--size", source->size, "image files: resize to SIZE x SIZE")
-        ->capture_default_str();
-    cmd->add_option("--channels", source->channels, "image files: 1 grey or 3 RGB")
-        ->capture_default_str();
-    cmd->add_option("--out", *out, "ModelFile to write (.dcm)")->required();
-    cmd->add_option("--width", *width,
-                    "cnn: filters of the first block; resnet: of the first stage")
-        ->capture_default_str();
-    cmd->add_option("--depth", *depth, "resnet: residual blocks per stage")->capture_default_str();
-    cmd->add_option("--hidden", *hidden, "cnn: embedding size")->capture_default_str();
-    cmd->add_option("--dropout", *dropout, "dropout before the dense layers")
-        ->capture_default_str();
-    cmd->add_option("--label-smoothing", cfg->label_smoothing, "cross-entropy label smoothing")
-        ->capture_default_str();
-    cmd->add_option("--pad-crop", cfg->augment.pad_crop,
-                    "augment: random crop after padding by N pixels (0 = off)")
-        ->capture_default_str();
-    cmd->add_option("--flip", cfg->augment.flip, "augment: random horizontal flip")
-        ->capture_default_str();
-    cmd->add_option("--erase", cfg->augment.erase, "augment: random-erasing probability")
-        ->capture_default_str();
-    cmd->add_option("--valid", cfg->valid_count,
-                    "training images held out for validation (early stopping, thresholds)")
-        ->capture_default_str();
-    add_train_flags(cmd, cfg->train);
-    cmd->callback([=] {
-      init_context(*common);
-      cfg->train.seed = common->seed;
-      cfg->train.quiet = common->quiet;
-      cfg->hparams = {{"arch", *arch},
-                      {"width", *width},
-                      {"depth", *depth},
-                      {"hidden", *hidden},
-                      {"dropout", *dropout}};
-      if (cfg->train.checkpoint_path.empty()) cfg->train.checkpoint_path = *out + ".ckpt";
-      vision::ImageSet train = vision::load_image_set(*data, "train", *source);
-      vision::ImageSet test_images;
-      if (!test->empty()) {
-        vision::ImageSourceOptions o = *source;
-        if (*data == "fashion-mnist") o.channels = 1, o.size = 28;
-        test_images = vision::load_image_set(*test, "test", o);
-      } else if (*data == "fashion-mnist") {
-        test_images = vision::load_image_set(*data, "test");
-      } else {
-        const auto count = static_cast<int64_t>(std::max(1.0, *test_fraction * train.size()));
-        std::tie(train, test_images) = vision::hold_out(train, count, common->seed + 1);
-      }
-      if (cfg->valid_count >= train.size())
-        cfg->valid_count = std::max<int64_t>(1, train.size() / 10);
-      const bool writes = join_data_parallel(cfg->train, *common);
-      vision::VisionTrainOutput trained = vision::vision_train(train, *cfg);
-      if (!writes) return;  // rank 0 evaluates and writes
-      vision::ImageClassifier model(trained.model);
-      vision::VisionReport report = vision::vision_evaluate(model, test_images);
-      trained.model.metrics["test"] = report.to_json(model.classes(), model.attributes());
-      trained.model.metrics["test"].erase("confusion");
-      model_file_write(trained.model, *out);
-      if (common->json) return print_json({{"model", *out}, {"metrics", trained.model.metrics}});
-      const auto& r = trained.result;
-      std::printf("trained %s (%s) in %.1f s: %d epochs (best %d), %.0f training images/s\n",
-                  out->c_str(), arch->c_str(), r.seconds, r.epochs_run, r.best_epoch,
-                  r.train_examples_per_second);
-      std::printf("validation accuracy %.4f; test (%lld images): ", r.best_metrics.at("accuracy"),
-                  static_cast<long long>(test_images.size()));
-      print_report(report, model);
-    });
-  }
-
-  {
-    auto* cmd = vision->add_subcommand(
-        "eval", "accuracy, per-class precision/recall/F1, confusion matrix, ECE, attribute mAP/F1");
-    auto common = std::make_shared<Common>();
-    auto model_path = std::make_shared<std::string>();
-    auto data = std::make_shared<std::string>("fashion-mnist");
-    auto confusion = std::make_shared<std::string>();
-    auto plot = std::make_shared<std::string>();
-    add_common(cmd, *common);
-    add_device(cmd, *common);
-    cmd->add_option("--model", *model_path, "trained ModelFile (.dcm)")->required();
-    cmd->add_option("--data", *data,
-                    std::string("test images: ") + kSourceHelp + " (its test split)")
-        ->capture_default_str();
-    cmd->add_option("--confusion", *confusion, "write the confusion matrix to this CSV");
-    cmd->add_option("--plot", *plot, "draw the confusion matrix as a PNG heat map (gnuplot)");
-    cmd->callback([=] {
-      init_context(*common);
-      vision::ImageClassifier model = vision::ImageClassifier::load(*model_path);
-      vision::VisionReport report = vision::vision_evaluate(model, test_set_for(model, *data));
-      if (!confusion->empty()) write_confusion_csv(report.confusion, model.classes(), *confusion);
-      if (!plot->empty()) {
-        char title[160];
-        std::snprintf(title, sizeof title, "%s on %s: accuracy %.4f", model_path->c_str(),
-                      data->c_str(), report.accuracy);
-        plot_confusion(report.confusion, model.classes(), title, *plot);
-      }
-      if (common->json) return print_json(report.to_json(model.classes(), model.attributes()));
-      std::printf("%s on %s: ", model_path->c_str(), data->c_str());
-      print_report(report, model);
-      if (!plot->empty()) std::printf("confusion heat map: %s\n", plot->c_str());
-    });
-  }
+  add_train_command(vision);
+  add_eval_command(vision);
 
   {
     auto* cmd = vision->add_subcommand(

@@ -172,8 +172,8 @@ ImageSet bands() {
   return set;
 }
 
-VisionTrainConfig quick_config(const std::string& arch) {
-  VisionTrainConfig c;
+TrainSpec quick_config(const std::string& arch) {
+  TrainSpec c;
   c.hparams = {{"arch", arch}, {"width", 8}};
   c.valid_count = 100;
   c.augment.flip = false;

@@ -32,7 +32,7 @@ ImageSet side_by_side(const ImageSet& source, int64_t count, uint64_t seed) {
 TEST(RealVision, MultiLabelTaggerFindsBothProducts) {
   ImageSet train = side_by_side(load_image_set("fashion-mnist", "train"), 20000, 1);
   ImageSet test = side_by_side(load_image_set("fashion-mnist", "test"), 1000, 2);
-  VisionTrainConfig c;
+  TrainSpec c;
   c.hparams = {{"arch", "cnn"}};
   c.valid_count = 2000;
   c.augment.flip = false;  // a flip would swap the left product, which is the category
@@ -62,7 +62,7 @@ TEST(RealVision, MultiLabelTaggerFindsBothProducts) {
 TEST(RealVision, CnnOneEpochReaches85PercentAndLooksAlike) {
   ImageSet train = load_image_set("fashion-mnist", "train");
   ImageSet test = load_image_set("fashion-mnist", "test");
-  VisionTrainConfig c;
+  TrainSpec c;
   c.hparams = {{"arch", "cnn"}};
   c.train.epochs = 1;
   c.train.batch_size = 128;

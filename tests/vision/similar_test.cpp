@@ -22,7 +22,7 @@ class SimilarTest : public test_data::TempDirTest {
       set_.ids.push_back("item" + std::to_string(i));
     }
     set_.classes = {"top", "middle", "bottom"};
-    VisionTrainConfig c;
+    TrainSpec c;
     c.hparams = {{"arch", "cnn"}, {"width", 8}};
     c.valid_count = 50;
     c.augment.flip = false;

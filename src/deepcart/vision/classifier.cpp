@@ -191,7 +191,7 @@ std::vector<float> tune_thresholds(const at::Tensor& probabilities, const at::Te
   return thresholds;
 }
 
-VisionTrainOutput vision_train(const ImageSet& data, VisionTrainConfig config) {
+VisionTrainOutput vision_train(const ImageSet& data, TrainSpec config) {
   auto [train, valid] = hold_out(data, config.valid_count, config.train.seed);
   at::Tensor pixels = to_unit(train.images);
   const int64_t channels = data.images.size(1);

@@ -15,33 +15,21 @@
 #include "deepcart/core/trainer.h"
 #include "deepcart/vision/image_set.h"
 #include "deepcart/vision/net.h"
+#include "deepcart/vision/spec.h"
 
 namespace deepcart::vision {
 
-struct Augment {
-  int64_t pad_crop = 2;  // random crop after zero padding by this many pixels (0 = off)
-  bool flip = true;      // random horizontal flip
-  double erase = 0.0;    // probability of erasing one random rectangle
-};
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Augment, pad_crop, flip, erase)
-
 // images (B, C, H, W) float in [0, 1] -> augmented copy, same shape; seeded by `rng`.
 at::Tensor augment_batch(const at::Tensor& images, const Augment& augment, std::mt19937_64& rng);
-
-struct VisionTrainConfig {
-  nlohmann::json hparams = {{"arch", "cnn"}};  // VisionOptions; the data fills in the shapes
-  Augment augment;
-  double label_smoothing = 0.1;
-  int64_t valid_count = 5000;  // held out of the training set for early stopping and thresholds
-  TrainOptions train;
-};
 
 struct VisionTrainOutput {
   ModelFile model;
   TrainResult result;
 };
 
-VisionTrainOutput vision_train(const ImageSet& train, VisionTrainConfig config);
+// Trains on `train`, holding out config.valid_count of it for validation (config.data says where
+// the images came from; it is not used here).
+VisionTrainOutput vision_train(const ImageSet& train, TrainSpec config);
 
 // Per attribute, the probability threshold with the best F1 on (probabilities, truth), both
 // (N, A); ties go to the threshold nearest 0.5.
