@@ -47,6 +47,11 @@ std::string shared_data_dir();
 // The project's share/ folder (answer templates, the shipped data sets); DEEPCART_SHARE overrides.
 std::string share_dir();
 
+// What `vision` commands accept as a source of images.
+inline constexpr const char* kImageSourceHelp =
+    "fashion-mnist (Debian's dataset-fashion-mnist), a folder with one sub-folder of PNG/JPEG "
+    "images per category, or a CSV manifest path,category[,attributes] (attributes |-separated)";
+
 void register_doctor(CLI::App& app);
 void register_rec(CLI::App& app);
 void register_datagen(CLI::App& app);
@@ -56,6 +61,10 @@ void register_vision(CLI::App& app);
 void register_text(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_launch(CLI::App& app);
+// The commands of a group that live in the group's second file.
+void add_rec_query_commands(CLI::App* rec);            // recommend, similar
+void add_text_predict_commands(CLI::App* text);        // predict, answer, explain
+void add_vision_catalogue_commands(CLI::App* vision);  // predict, index, similar, explain
 // In a worker of `deepcart launch` (DEEPCART_WORLD_SIZE above 1): joins the c10d group and sets
 // options.parallel; ranks other than 0 go quiet. Returns whether this process writes results
 // (rank 0, or no data-parallel run).

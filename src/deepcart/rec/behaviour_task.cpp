@@ -76,8 +76,7 @@ class BehaviourTask : public TrainTask {
     }
     val_.exclude = &train_items_;
     val_.ks = ks_;
-    val_.batch_users =
-        std::max<int64_t>(1, (1 << 24) / (n_items * model_.width_per_pair()));
+    val_.batch_users = std::max<int64_t>(1, (1 << 24) / (n_items * model_.width_per_pair()));
     std::mt19937_64 rng(seed ^ 0x7a1);
     auto all_items = items_by_user(data, {});
     for (size_t v = 0; v < val_.users.size(); ++v) {
@@ -113,7 +112,7 @@ class BehaviourTask : public TrainTask {
       }
     }
     at::Tensor logits = model_.forward(on_device(torch::tensor(users, torch::kLong)),
-                                        on_device(torch::tensor(items, torch::kLong)));  // (B')
+                                       on_device(torch::tensor(items, torch::kLong)));  // (B')
     return torch::binary_cross_entropy_with_logits(logits, on_device(torch::tensor(labels)));
   }
 
