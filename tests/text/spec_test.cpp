@@ -1,0 +1,56 @@
+#include "deepcart/text/spec.h"
+
+#include <gtest/gtest.h>
+
+#include "error_of.h"
+
+namespace deepcart::text {
+namespace {
+
+TEST(TextSpec, JsonRoundTripKeepsEveryField) {
+  TrainSpec spec = default_spec("transformer");
+  spec.data.path = "reviews.csv";
+  spec.data.test_path = "test.csv";
+  spec.data.columns = {{"Title", "Review Text"}, "Rating"};
+  spec.data.valid_fraction = 0.15;
+  spec.task = TextTask::kStars;
+  spec.tokenizer.kind = "unigram";
+  spec.tokenizer.vocab_size = 8000;
+  spec.tokenizer.max_length = 128;
+  spec.hparams["layers"] = 2;
+  spec.label_smoothing = 0.05;
+  spec.answers = {{"refund", "Refunds take 5 days."}};
+  spec.export_split = "parts";
+  spec.train.seed = 7;
+
+  const nlohmann::json j = spec;
+  const TrainSpec back = j.get<TrainSpec>();
+  EXPECT_EQ(nlohmann::json(back), j);
+  EXPECT_EQ(back.data.columns.text, (std::vector<std::string>{"Title", "Review Text"}));
+  EXPECT_EQ(back.data.columns.label, "Rating");
+  EXPECT_DOUBLE_EQ(back.data.valid_fraction, 0.15);
+  EXPECT_EQ(back.task, TextTask::kStars);
+  EXPECT_EQ(back.tokenizer.kind, "unigram");
+  EXPECT_EQ(back.tokenizer.vocab_size, 8000);
+  EXPECT_EQ(back.hparams.at("arch"), "transformer");
+  EXPECT_EQ(back.answers.at("refund"), "Refunds take 5 days.");
+  EXPECT_EQ(back.train.seed, 7u);
+}
+
+TEST(TextSpec, DefaultsAndBadTaskNames) {
+  const TrainSpec spec = default_spec();
+  EXPECT_EQ(spec.hparams.at("arch"), "bow");
+  EXPECT_EQ(spec.train.optimizer, "adamw");
+  EXPECT_DOUBLE_EQ(spec.train.lr, 0.002);
+  EXPECT_EQ(spec.train.schedule, "cosine");
+  EXPECT_EQ(spec.train.batch_size, 64);
+  EXPECT_EQ(spec.train.patience, 3);
+  EXPECT_DOUBLE_EQ(spec.data.test_fraction, 0.2);
+  nlohmann::json j = spec;
+  j["task"] = "topic";
+  EXPECT_EQ(test::error_of([&] { j.get<TrainSpec>(); }),
+            "--task: expected sentiment, stars or intent, found 'topic'");
+}
+
+}  // namespace
+}  // namespace deepcart::text
