@@ -8,6 +8,7 @@
 #include "deepcart/vision/cnn.h"
 #include "deepcart/vision/net.h"
 #include "deepcart/vision/resnet.h"
+#include "error_of.h"
 #include "temp_dir.h"
 
 namespace deepcart::vision {
@@ -185,6 +186,14 @@ TrainSpec quick_config(const std::string& arch) {
 }
 
 class ClassifierTest : public test_data::TempDirTest {};
+
+TEST(VisionTrain, ResNetUnderEightFiltersIsRefused) {
+  TrainSpec c = quick_config("resnet");
+  c.hparams["width"] = 4;
+  EXPECT_EQ(test::error_of([&] { vision_train(bands(), c); }),
+            "--width: resnet needs at least 8 filters; below 8 the CPU convolution library "
+            "(oneDNN) computes wrong gradients for its shortcuts, found 4");
+}
 
 TEST_F(ClassifierTest, TrainsSavesAndLoadsWithIdenticalPredictions) {
   ImageSet set = bands();

@@ -206,6 +206,15 @@ VisionTrainOutput vision_train(const ImageSet& data, TrainSpec config) {
   hp["classes"] = static_cast<int64_t>(data.classes.size());
   hp["attributes"] = data.has_attributes() ? static_cast<int64_t>(data.attribute_names.size()) : 0;
   VisionOptions options = hp.get<VisionOptions>();
+  if (options.arch == "resnet" && options.width < 8) {
+    // Found by the reference tests (bench/RESULTS.md): oneDNN's float32 weight gradient of a 1x1
+    // stride-2 convolution on channels-last input with under 8 input channels is wrong on AVX2
+    // CPUs, and ResNet's projection shortcuts are such convolutions below width 8.
+    throw Error(
+        "--width: resnet needs at least 8 filters; below 8 the CPU convolution library "
+        "(oneDNN) computes wrong gradients for its shortcuts, found " +
+        std::to_string(options.width));
+  }
   torch::manual_seed(config.train.seed);
   VisionNet model(options);
 
