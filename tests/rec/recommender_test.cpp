@@ -170,6 +170,28 @@ TEST_F(RecommenderTest, EvaluateReplaysTheSpecStoredInTheModel) {
   EXPECT_EQ(replay.protocol, out.protocol);
 }
 
+TEST_F(RecommenderTest, EvaluateOnNewerDataMapsItOntoTheModelsIds) {
+  TrainReport out = train(config(1));
+  Recommender model(out.model);
+  // The same log with two more customers the model has never seen, one of them with a new item.
+  const std::string newer = dir_ + "/newer.csv";
+  {
+    std::ifstream in(events());
+    std::ofstream copy(newer);
+    copy << in.rdbuf() << "stranger,i0001,Dress,purchase,1,9.5,3,1\n"
+         << "stranger2,brand-new,Dress,view,2,,,\n";
+  }
+  EvalOptions options;
+  options.data = newer;
+  options.ks = {10};
+  options.seed = 1;
+  EvalReport r = evaluate(model, options);
+  EXPECT_EQ(r.source, newer);
+  EXPECT_EQ(r.metrics.at("rows_dropped_unknown_ids"), 2.0);
+  r.metrics.erase("rows_dropped_unknown_ids");
+  EXPECT_EQ(r.metrics, out.test);
+}
+
 TEST_F(RecommenderTest, UnknownUserIsAClearError) {
   TrainReport out = train(config(1));
   Recommender rec(out.model);
