@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,55 +12,61 @@
 #include "deepcart/core/context.h"
 #include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
+#include "deepcart/core/plot.h"
 
 namespace deepcart::cli {
 
-void add_common(CLI::App* app, Common& c) {
-  app->add_option("--threads", c.threads, "LibTorch threads (0 = every core)")
-      ->default_val(0)
+CLI::App* add_command(CLI::App* parent, const std::string& name, const std::string& about,
+                      Common& c, Compute compute) {
+  CLI::App* app = parent->add_subcommand(name, about);
+  opt(app, "--threads", c.threads, "LibTorch threads (0 = every core)")
       ->check(CLI::NonNegativeNumber);
-  app->add_option("--seed", c.seed, "random seed: the same seed gives the same results")
-      ->default_val(42);
+  opt(app, "--seed", c.seed, "random seed: the same seed gives the same results");
   app->add_flag("--json", c.json, "print the result as JSON on stdout");
   app->add_flag("--quiet,-q", c.quiet, "no progress output");
+  if (compute == Compute::kNone) return app;
+  opt(app, "--device", c.device,
+      "where to compute: auto (the first GPU when there is one, else the CPU), cpu, cuda or "
+      "cuda:N");
+  if (compute == Compute::kTraining) {
+    opt(app, "--precision", c.precision,
+        "fp32, or bf16: autocast matrix products and convolutions to bfloat16 (GPU)");
+  }
+  return app;
 }
 
-void add_device(CLI::App* app, Common& c, bool precision) {
-  app->add_option("--device", c.device,
-                  "where to compute: auto (the first GPU when there is one, else the CPU), cpu, "
-                  "cuda or cuda:N")
-      ->capture_default_str();
-  if (precision) {
-    app->add_option("--precision", c.precision,
-                    "fp32, or bf16: autocast matrix products and convolutions to bfloat16 (GPU)")
-        ->capture_default_str();
-  }
+CLI::Option* model_opt(CLI::App* app, std::string& path, const std::string& help) {
+  return app->add_option("--model", path, help)->required();
+}
+
+void ConfusionOut::add_flags(CLI::App* app) {
+  app->add_option("--confusion", csv, "write the confusion matrix to this CSV");
+  app->add_option("--plot", png, "draw the confusion matrix as a PNG heat map (gnuplot)");
+}
+
+void ConfusionOut::write(const std::vector<std::vector<int64_t>>& confusion,
+                         const std::vector<std::string>& labels, const std::string& title) const {
+  if (!png.empty()) plot_confusion(confusion, labels, title, png);
+  if (!csv.empty()) write_confusion_csv(confusion, labels, csv);
+}
+
+CLI::App* add_train_command(CLI::App* parent, const std::string& about, TrainFlags& flags,
+                            const std::vector<Setting>& settings, const nlohmann::json& defaults,
+                            const std::vector<std::string>& required) {
+  CLI::App* cmd = add_command(parent, "train", about, flags, Compute::kTraining);
+  cmd->add_option("--out", flags.out, "ModelFile to write (.dcm)")->required();
+  flags.settings.add(cmd, settings, defaults, required);
+  return cmd;
 }
 
 namespace {
 char** g_argv = nullptr;
-
-// Idle OpenMP workers of LibTorch's libgomp spin for 300,000 rounds before they sleep, so two
-// programs sharing the cores starve each other (NeuMF: 24% of its solo speed each). A spin of
-// 1,000 rounds keeps solo speed and gives each of two programs on 2 cores over half of it
-// (bench/RESULTS.md, "Sharing the CPU"). libgomp reads the setting when it loads, before main,
-// so the program restarts itself once with it set. OMP_WAIT_POLICY or GOMP_SPINCOUNT in the
-// environment are left as they are.
-constexpr const char* kSpinCount = "1000";
-
-void settle_openmp_wait() {
-  if (g_argv == nullptr || std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
-  setenv("GOMP_SPINCOUNT", kSpinCount, 1);
-  std::cout.flush();
-  std::cerr.flush();
-  execv("/proc/self/exe", g_argv);  // returns only on failure: then run as we are
-}
 }  // namespace
 
 void remember_command_line(char** argv) { g_argv = argv; }
 
 void init_context(const Common& c) {
-  settle_openmp_wait();
+  context_settle_openmp_wait(g_argv);
   ContextOptions options;
   options.threads = c.threads;
   options.seed = c.seed;
@@ -71,83 +78,48 @@ void init_context(const Common& c) {
   context_set_precision(precision);
 }
 
-void add_train_flags(CLI::App* app, TrainOptions& o) {
-  app->add_option("--epochs", o.epochs, "training epochs")->capture_default_str();
-  app->add_option("--batch-size", o.batch_size, "examples per step")->capture_default_str();
-  app->add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
-  app->add_option("--weight-decay", o.weight_decay, "L2 / decoupled weight decay")
-      ->capture_default_str();
-  app->add_option("--optimizer", o.optimizer, "adam | adamw | sgd")
-      ->check(CLI::IsMember({"adam", "adamw", "sgd"}))
-      ->capture_default_str();
-  app->add_option("--momentum", o.momentum, "sgd: momentum")->capture_default_str();
-  app->add_option("--lr-schedule", o.schedule, "constant | step | cosine | onecycle")
-      ->check(CLI::IsMember({"constant", "step", "cosine", "onecycle"}))
-      ->capture_default_str();
-  app->add_option("--warmup-steps", o.warmup_steps, "linear warm-up steps")->capture_default_str();
-  app->add_option("--step-epochs", o.step_epochs, "step schedule: epochs between decays")
-      ->capture_default_str();
-  app->add_option("--gamma", o.gamma, "step schedule: decay factor")->capture_default_str();
-  app->add_option("--clip", o.clip_norm, "clip the gradient norm to this (0 = off)")
-      ->capture_default_str();
-  app->add_option("--patience", o.patience,
-                  "stop after this many epochs without validation improvement (0 = never)")
-      ->capture_default_str();
-  app->add_option("--metrics-log", o.metrics_log, "JSONL file, one line per epoch");
-  app->add_option("--checkpoint", o.checkpoint_path,
-                  "checkpoint file, written every --checkpoint-every minutes, at the end and on "
-                  "SIGINT/SIGTERM (default: OUT.ckpt)");
-  app->add_option("--checkpoint-every", o.checkpoint_minutes, "minutes between checkpoints")
-      ->capture_default_str();
-  app->add_option("--resume", o.resume, "continue training from this checkpoint");
-}
-
-void take_given_train_flags(const CLI::App* app, const TrainOptions& from, TrainOptions& to) {
-  auto take = [&](const char* flag, auto member) {
-    if (app->get_option_no_throw(flag) != nullptr && app->count(flag)) to.*member = from.*member;
-  };
-  take("--epochs", &TrainOptions::epochs);
-  take("--batch-size", &TrainOptions::batch_size);
-  take("--lr", &TrainOptions::lr);
-  take("--weight-decay", &TrainOptions::weight_decay);
-  take("--optimizer", &TrainOptions::optimizer);
-  take("--momentum", &TrainOptions::momentum);
-  take("--lr-schedule", &TrainOptions::schedule);
-  take("--warmup-steps", &TrainOptions::warmup_steps);
-  take("--step-epochs", &TrainOptions::step_epochs);
-  take("--gamma", &TrainOptions::gamma);
-  take("--clip", &TrainOptions::clip_norm);
-  take("--patience", &TrainOptions::patience);
-  take("--metrics-log", &TrainOptions::metrics_log);
-  take("--checkpoint", &TrainOptions::checkpoint_path);
-  take("--checkpoint-every", &TrainOptions::checkpoint_minutes);
-  take("--resume", &TrainOptions::resume);
-  take("--monitor", &TrainOptions::monitor);
-}
-
-std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag) {
-  std::vector<int64_t> out;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stoll(part, &used));
-      if (used != part.size()) throw std::invalid_argument(part);
-    } catch (const std::exception&) {
-      throw Error(flag + ": expected comma-separated integers, found '" + part + "'");
-    }
+namespace {
+const char* kind_name(SettingKind kind) {
+  switch (kind) {
+    case SettingKind::kInt:
+      return "INT";
+    case SettingKind::kNumber:
+      return "FLOAT";
+    case SettingKind::kBool:
+      return "BOOL";
+    case SettingKind::kInts:
+      return "INT,...";
+    case SettingKind::kNumbers:
+      return "FLOAT,...";
+    case SettingKind::kNames:
+      return "NAME,...";
+    default:
+      return "TEXT";
   }
-  if (out.empty()) throw Error(flag + ": expected at least one integer");
-  return out;
+}
+}  // namespace
+
+void SettingFlags::add(CLI::App* app, const std::vector<Setting>& settings,
+                       const nlohmann::json& defaults, const std::vector<std::string>& required) {
+  for (const Setting& s : settings) {
+    std::vector<std::string>* slot = &texts[s.name];  // std::map: the address stays
+    if (s.kind == SettingKind::kSwitch) {
+      app->add_flag_callback(
+          "--" + s.name, [slot] { *slot = {"true"}; }, s.help);
+      continue;
+    }
+    CLI::Option* o = app->add_option("--" + s.name, *slot, s.help);
+    o->default_str(setting_text(defaults, s))->type_name(kind_name(s.kind));
+    if (s.kind != SettingKind::kRepeated) o->expected(1);
+    if (!s.choices.empty()) o->check(CLI::IsMember(s.choices));
+    if (std::count(required.begin(), required.end(), s.name)) o->required();
+  }
 }
 
-std::vector<std::string> parse_name_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    if (!part.empty()) out.push_back(part);
+GivenSettings SettingFlags::given() const {
+  GivenSettings out;
+  for (const auto& [name, values] : texts) {
+    if (!values.empty()) out[name] = values;
   }
   return out;
 }
@@ -165,20 +137,6 @@ std::string shared_data_dir() {
 std::string share_dir() {
   if (const char* env = std::getenv("DEEPCART_SHARE")) return env;
   return DEEPCART_SHARE_DIR;
-}
-
-void write_confusion_csv(const std::vector<std::vector<int64_t>>& confusion,
-                         const std::vector<std::string>& labels, const std::string& path) {
-  std::ofstream csv(path);
-  if (!csv) throw Error(path + ": cannot open for writing");
-  csv << "true\\predicted";
-  for (const auto& l : labels) csv << ",\"" << l << "\"";
-  csv << "\n";
-  for (size_t t = 0; t < labels.size(); ++t) {
-    csv << "\"" << labels[t] << "\"";
-    for (int64_t v : confusion[t]) csv << "," << v;
-    csv << "\n";
-  }
 }
 
 }  // namespace deepcart::cli

@@ -9,8 +9,9 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "deepcart/core/error.h"
+#include "deepcart/core/settings.h"
 #include "deepcart/core/trainer.h"
-#include "deepcart/serve/server.h"
 
 namespace deepcart::cli {
 
@@ -23,34 +24,72 @@ struct Common {
   std::string precision = "fp32";  // --precision, on the commands that train
 };
 
-void add_common(CLI::App* app, Common& common);
+// What a command computes with: kNone adds only the common flags, kDevice adds --device, and
+// kTraining adds --device and --precision.
+enum class Compute { kNone, kDevice, kTraining };
+// A subcommand of `parent` with the common flags bound to `common` (a command's flags struct
+// derives from Common, so one shared pointer holds them all).
+CLI::App* add_command(CLI::App* parent, const std::string& name, const std::string& about,
+                      Common& common, Compute compute = Compute::kDevice);
+// An option whose default --help shows.
+template <class T>
+CLI::Option* opt(CLI::App* app, const std::string& name, T& value, const std::string& help) {
+  return app->add_option(name, value, help)->capture_default_str();
+}
+// --model PATH, required: the trained ModelFile a command reads.
+CLI::Option* model_opt(CLI::App* app, std::string& path,
+                       const std::string& help = "trained ModelFile (.dcm)");
+// --confusion CSV and --plot PNG of the evaluation commands.
+struct ConfusionOut {
+  std::string csv, png;
+  void add_flags(CLI::App* app);
+  // Writes what was asked for.
+  void write(const std::vector<std::vector<int64_t>>& confusion,
+             const std::vector<std::string>& labels, const std::string& title) const;
+};
 // main() hands over its command line, so init_context can restart the program once with
-// LibTorch's OpenMP settings in place (see cli_common.cpp).
+// LibTorch's OpenMP settings in place (core/context.h, context_settle_openmp_wait).
 void remember_command_line(char** argv);
-// --device auto|cpu|cuda|cuda:N; with `precision`, also --precision fp32|bf16 (training).
-void add_device(CLI::App* app, Common& common, bool precision = false);
 // Sets threads, BLAS threads, the seed and the device; call first in every command callback.
 void init_context(const Common& common);
-// Training flags shared by every `train` command.
-void add_train_flags(CLI::App* app, TrainOptions& options);
-// Copies into `to` the training flags the user gave on `app` (bound by add_train_flags to
-// `from`), so they override a spec's tuned defaults and the others keep them.
-void take_given_train_flags(const CLI::App* app, const TrainOptions& from, TrainOptions& to);
+// The flags of a spec's settings (core/settings.h): --NAME per setting, its --help default read
+// from `defaults` (a spec's JSON). given() is what the user gave, for apply_settings.
+struct SettingFlags {
+  std::map<std::string, std::vector<std::string>> texts;
+  // `required`: the names the command cannot run without.
+  void add(CLI::App* app, const std::vector<Setting>& settings, const nlohmann::json& defaults,
+           const std::vector<std::string>& required = {});
+  GivenSettings given() const;
+};
 
-std::vector<int64_t> parse_int_list(const std::string& text, const std::string& flag);
-std::vector<std::string> parse_name_list(const std::string& text);
+// What every `train` command takes: --out and its capability's settings.
+struct TrainFlags : Common {
+  std::string out;
+  SettingFlags settings;
+};
+// A `train` subcommand of `parent`: the common flags, --out, and a flag per setting.
+CLI::App* add_train_command(CLI::App* parent, const std::string& about, TrainFlags& flags,
+                            const std::vector<Setting>& settings, const nlohmann::json& defaults,
+                            const std::vector<std::string>& required = {});
+// The spec a train command runs: default_spec of --model (else `arch`) with the given settings
+// written over it, this run's seed and quietness, and the checkpoint OUT.ckpt unless given.
+template <class Spec, class DefaultSpec>
+Spec spec_from_flags(const TrainFlags& f, DefaultSpec default_spec,
+                     const std::vector<Setting>& settings, const std::string& arch) {
+  const GivenSettings given = f.settings.given();
+  nlohmann::json j = default_spec(given.count("model") ? given.at("model")[0] : arch);
+  apply_settings(j, settings, given);
+  Spec spec = j.get<Spec>();
+  spec.train.seed = f.seed;
+  spec.train.quiet = f.quiet;
+  if (spec.train.checkpoint_path.empty()) spec.train.checkpoint_path = f.out + ".ckpt";
+  return spec;
+}
+
 void print_json(const nlohmann::json& value);
-// The confusion matrix [true][predicted] as CSV with quoted label names.
-void write_confusion_csv(const std::vector<std::vector<int64_t>>& confusion,
-                         const std::vector<std::string>& labels, const std::string& path);
 std::string shared_data_dir();
 // The project's share/ folder (answer templates, the shipped data sets); DEEPCART_SHARE overrides.
 std::string share_dir();
-
-// What `vision` commands accept as a source of images.
-inline constexpr const char* kImageSourceHelp =
-    "fashion-mnist (Debian's dataset-fashion-mnist), a folder with one sub-folder of PNG/JPEG "
-    "images per category, or a CSV manifest path,category[,attributes] (attributes |-separated)";
 
 void register_doctor(CLI::App& app);
 void register_rec(CLI::App& app);
@@ -65,16 +104,5 @@ void register_launch(CLI::App& app);
 void add_rec_query_commands(CLI::App* rec);            // recommend, similar
 void add_text_predict_commands(CLI::App* text);        // predict, answer, explain
 void add_vision_catalogue_commands(CLI::App* vision);  // predict, index, similar, explain
-// In a worker of `deepcart launch` (DEEPCART_WORLD_SIZE above 1): joins the c10d group and sets
-// options.parallel; ranks other than 0 go quiet. Returns whether this process writes results
-// (rank 0, or no data-parallel run).
-bool join_data_parallel(TrainOptions& options, Common& common);
-// The models of a server: NAME=PATH pairs, plus every .dcm and .dci in dir (named after the file).
-std::vector<std::pair<std::string, std::string>> models_to_serve(
-    const std::vector<std::string>& pairs, const std::string& dir);
-// Loads the models, serves until SIGTERM/SIGINT, and returns once the requests in flight are done.
-void run_server(serve::ServeOptions options, serve::BatchOptions batch,
-                const std::vector<std::pair<std::string, std::string>>& models, bool quiet,
-                bool log, double delay_ms, int64_t max_pixels);
 
 }  // namespace deepcart::cli

@@ -427,5 +427,41 @@ TEST(ModelFileLoad, HyperParametersAreCheckedAgainstTheDefaults) {
   EXPECT_EQ(error({{"blocks", 2}}), "m.dcm: unknown hyper-parameter 'blocks'");
 }
 
+struct SmallOptions {
+  int64_t dim = 8;
+  std::string arch = "bow";
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SmallOptions, dim, arch)
+
+TEST(ModelFileLoad, HparamsAsChecksThenConverts) {
+  const SmallOptions o = hparams_as<SmallOptions>({{"dim", 32}}, "m.dcm");
+  EXPECT_EQ(o.dim, 32);
+  EXPECT_EQ(o.arch, "bow");  // absent: the default
+  try {
+    hparams_as<SmallOptions>({{"dim", "big"}}, "m.dcm");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "m.dcm: hyper-parameter 'dim': expected an integer, found \"big\"");
+  }
+}
+
+TEST(ModelFileCreate, HeaderFieldsAndTaskCheck) {
+  ModelFile f = ModelFile::create("text", "gru", {{"dim", 4}}, {{"labels", {"a", "b"}}});
+  EXPECT_EQ(f.task, "text");
+  EXPECT_EQ(f.arch, "gru");
+  EXPECT_EQ(f.hparams, nlohmann::json({{"dim", 4}}));
+  EXPECT_EQ(f.meta.at("labels").size(), 2u);
+  EXPECT_FALSE(f.checkpoint);
+  EXPECT_TRUE(f.tensors.empty());
+  f.source = "m.dcm";
+  f.expect_task("text");  // the right task: nothing happens
+  try {
+    f.expect_task("vision");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "m.dcm: is a 'text' model (gru): expected a 'vision' model");
+  }
+}
+
 }  // namespace
 }  // namespace deepcart

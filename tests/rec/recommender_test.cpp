@@ -205,5 +205,15 @@ TEST_F(RecommenderTest, UnknownUserIsAClearError) {
   }
 }
 
+TEST(ScoredItems, JsonAndTheLinesACommandPrints) {
+  const std::vector<ScoredItem> items = {{"i7", 0.91234, {"i1", "i2"}}, {"i9", 0.5, {}}};
+  EXPECT_EQ(nlohmann::json(items[0]),
+            nlohmann::json({{"item", "i7"}, {"score", 0.91234}, {"because", {"i1", "i2"}}}));
+  EXPECT_EQ(describe("top 2 for u1:", items),
+            "top 2 for u1:\n"
+            "  1. i7               0.9123  because you bought i1 and i2\n"
+            "  2. i9               0.5000\n");
+}
+
 }  // namespace
 }  // namespace deepcart::rec

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "deepcart/core/error.h"
+#include "deepcart/rec/model.h"
 #include "error_of.h"
 
 namespace deepcart::rec {
@@ -81,6 +82,49 @@ TEST(RecSpec, BadNamesAreClearErrors) {
   j["data"]["format"] = "parquet";
   EXPECT_EQ(test::error_of([&] { j.get<TrainSpec>(); }),
             "--format: expected auto, csv, movielens or seq, found 'parquet'");
+}
+
+// A setting's path must name a field the spec reads back, or a hyper-parameter of some
+// architecture: a typo would otherwise be written and silently ignored.
+TEST(RecSpec, EverySettingPointsAtAFieldTheSpecReads) {
+  const nlohmann::json spec = default_spec("behaviour-mlp");
+  nlohmann::json sizes = nlohmann::json::object();
+  for (const char* arch :
+       {"bpr-mf", "gmf", "ncf-mlp", "neumf", "behaviour-mlp", "sasrec", "gru4rec"})
+    sizes.update(rec_resolve_hparams(arch, nlohmann::json::object()));
+  for (const Setting& s : spec_settings()) {
+    if (s.path.rfind("/hparams/", 0) == 0) {
+      EXPECT_TRUE(sizes.contains(s.path.substr(9))) << s.name;
+    } else {
+      EXPECT_TRUE(spec.contains(nlohmann::json::json_pointer(s.path))) << s.name << " " << s.path;
+    }
+  }
+}
+
+TEST(RecSpec, GivenSettingsOverrideTheArchitecturesDefaults) {
+  nlohmann::json j = default_spec("sasrec");
+  apply_settings(j, spec_settings(),
+                 {{"model", {"sasrec"}},
+                  {"dim", {"32"}},
+                  {"dropout", {"0.3"}},
+                  {"k", {"1,5"}},
+                  {"dedupe", {"true"}},
+                  {"fill-missing", {"0"}},
+                  {"features", {"price,dwell"}},
+                  {"lr", {"0.004"}},
+                  {"train", {"t.csv"}}});
+  const TrainSpec spec = j.get<TrainSpec>();
+  EXPECT_EQ(spec.arch, "sasrec");
+  EXPECT_EQ(spec.hparams.at("dim"), 32);
+  EXPECT_DOUBLE_EQ(spec.hparams.at("dropout").get<double>(), 0.3);
+  EXPECT_EQ(spec.test_ks, (std::vector<int>{1, 5}));
+  EXPECT_TRUE(spec.data.load.dedupe);
+  EXPECT_EQ(spec.data.load.fill_missing, 0.0);
+  EXPECT_EQ(spec.data.load.features, (std::vector<std::string>{"price", "dwell"}));
+  EXPECT_DOUBLE_EQ(spec.train.lr, 0.004);
+  EXPECT_EQ(spec.data.path, "t.csv");
+  EXPECT_EQ(spec.train.batch_size, 128);  // sasrec's default, not given
+  EXPECT_EQ(spec.train.epochs, 200);
 }
 
 }  // namespace

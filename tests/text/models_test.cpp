@@ -287,5 +287,31 @@ TEST_F(TextClassifierTest, StarsReportMeanAbsoluteError) {
   EXPECT_DOUBLE_EQ(expected[2].item<double>(), 5.0);
 }
 
+TEST(TextDescribe, ReportAndAttributionLines) {
+  TextReport r;
+  r.texts = 4;
+  r.accuracy = 0.75;
+  r.macro_f1 = 0.5;
+  r.texts_per_second = 100;
+  r.precision = {1, 0.5};
+  r.recall = {0.5, 1};
+  r.f1 = {0.6667, 0.6667};
+  EXPECT_EQ(r.describe({"no", "yes"}),
+            "accuracy 0.7500  macro-F1 0.5000  (4 texts, 100 texts/s)\n"
+            "  label                        precision    recall        F1\n"
+            "  no                              1.0000    0.5000    0.6667\n"
+            "  yes                             0.5000    1.0000    0.6667\n");
+  Attribution a;
+  a.pieces = {"great", "fit", "but"};
+  a.scores = {1.0f, 0.2f, -0.6f};
+  a.probability = 0.875f;
+  EXPECT_EQ(a.tokens_json(), nlohmann::json({{{"token", "great"}, {"score", 1.0f}},
+                                             {{"token", "fit"}, {"score", 0.2f}},
+                                             {{"token", "but"}, {"score", -0.6f}}}));
+  EXPECT_EQ(a.describe("yes"),
+            "yes (87.5%): \033[1;42;30mgreat\033[0m \033[32mfit\033[0m \033[1;41;30mbut\033[0m "
+            "\n(green: for the label, red: against it)\n");
+}
+
 }  // namespace
 }  // namespace deepcart::text

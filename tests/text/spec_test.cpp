@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "deepcart/text/encoder.h"
+
 #include "error_of.h"
 
 namespace deepcart::text {
@@ -50,6 +52,33 @@ TEST(TextSpec, DefaultsAndBadTaskNames) {
   j["task"] = "topic";
   EXPECT_EQ(test::error_of([&] { j.get<TrainSpec>(); }),
             "--task: expected sentiment, stars or intent, found 'topic'");
+}
+
+TEST(TextSpec, EverySettingPointsAtAFieldTheSpecReads) {
+  nlohmann::json spec = default_spec();
+  spec["hparams"] = TextOptions{};
+  for (const Setting& s : spec_settings())
+    EXPECT_TRUE(spec.contains(nlohmann::json::json_pointer(s.path))) << s.name << " " << s.path;
+}
+
+TEST(TextSpec, GivenSettingsReachTheSpec) {
+  nlohmann::json j = default_spec("gru");
+  apply_settings(j, spec_settings(),
+                 {{"text-col", {"Title", "Review Text"}},
+                  {"label-col", {"Rating"}},
+                  {"task", {"stars"}},
+                  {"hidden", {"32"}},
+                  {"tokenizer", {"bpe"}},
+                  {"epochs", {"4"}}});
+  const TrainSpec spec = j.get<TrainSpec>();
+  EXPECT_EQ(spec.data.columns.text, (std::vector<std::string>{"Title", "Review Text"}));
+  EXPECT_EQ(spec.data.columns.label, "Rating");
+  EXPECT_EQ(spec.task, TextTask::kStars);
+  EXPECT_EQ(spec.hparams.at("arch"), "gru");
+  EXPECT_EQ(spec.hparams.at("hidden"), 32);
+  EXPECT_EQ(spec.tokenizer.kind, "bpe");
+  EXPECT_EQ(spec.train.epochs, 4);
+  EXPECT_EQ(spec.train.optimizer, "adamw");  // the text default, not given
 }
 
 }  // namespace

@@ -240,5 +240,29 @@ TEST_F(ClassifierTest, GradCamHighlightsTheBand) {
   EXPECT_LT(centre_row(0), centre_row(2)) << "top band above bottom band";
 }
 
+TEST(VisionDescribe, ReportLinesWithAttributes) {
+  VisionReport r;
+  r.accuracy = 0.9;
+  r.macro_f1 = 0.8;
+  r.ece = 0.05;
+  r.images_per_second = 1000;
+  r.precision = {1.0};
+  r.recall = {0.9};
+  r.f1 = {0.94};
+  r.has_attributes = true;
+  r.attribute_map = 0.7;
+  r.attribute_micro_f1 = 0.6;
+  r.attribute_macro_f1 = 0.5;
+  r.attribute_ap = {0.7};
+  r.attribute_f1 = {0.5};
+  EXPECT_EQ(r.describe({"Dress"}, {"striped"}, {0.35f}),
+            "accuracy 0.9000  macro-F1 0.8000  ECE 0.0500  (1000 images/s)\n"
+            "  category             precision    recall        F1\n"
+            "  Dress                   1.0000    0.9000    0.9400\n"
+            "attributes: mAP 0.7000  micro-F1 0.6000  macro-F1 0.5000 (thresholds tuned on "
+            "validation)\n"
+            "  striped              AP 0.7000  F1 0.5000  threshold 0.35\n");
+}
+
 }  // namespace
 }  // namespace deepcart::vision

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "deepcart/vision/backbone.h"
+
 namespace deepcart::vision {
 namespace {
 
@@ -43,6 +45,26 @@ TEST(VisionSpec, Defaults) {
   EXPECT_EQ(spec.train.patience, 5);
   EXPECT_DOUBLE_EQ(spec.label_smoothing, 0.1);
   EXPECT_EQ(spec.valid_count, 5000);
+}
+
+TEST(VisionSpec, EverySettingPointsAtAFieldTheSpecReads) {
+  nlohmann::json spec = default_spec();
+  spec["hparams"] = VisionOptions{};
+  for (const Setting& s : spec_settings())
+    EXPECT_TRUE(spec.contains(nlohmann::json::json_pointer(s.path))) << s.name << " " << s.path;
+}
+
+TEST(VisionSpec, GivenSettingsReachTheSpec) {
+  nlohmann::json j = default_spec("resnet");
+  apply_settings(j, spec_settings(),
+                 {{"width", {"16"}}, {"flip", {"false"}}, {"size", {"64"}}, {"valid", {"100"}}});
+  const TrainSpec spec = j.get<TrainSpec>();
+  EXPECT_EQ(spec.hparams.at("arch"), "resnet");
+  EXPECT_EQ(spec.hparams.at("width"), 16);
+  EXPECT_FALSE(spec.augment.flip);
+  EXPECT_EQ(spec.data.source.size, 64);
+  EXPECT_EQ(spec.valid_count, 100);
+  EXPECT_EQ(spec.train.patience, 5);  // the vision default, not given
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 namespace deepcart {
@@ -113,5 +114,13 @@ void context_tune_malloc() {
 
 int context_threads() { return g_threads; }
 uint64_t context_seed() { return g_seed; }
+
+void context_settle_openmp_wait(char** argv) {
+  if (argv == nullptr || std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  setenv("GOMP_SPINCOUNT", "1000", 1);
+  std::cout.flush();
+  std::cerr.flush();
+  execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+}
 
 }  // namespace deepcart

@@ -31,6 +31,13 @@ int context_threads();
 // context_init and Trainer::fit). See context.cpp.
 void context_tune_malloc();
 int context_cores();
+// Idle OpenMP workers of LibTorch's libgomp spin for 300,000 rounds before they sleep, so two
+// programs sharing the cores starve each other (NeuMF: 24% of its solo speed each). A spin of
+// 1,000 rounds keeps solo speed and gives each of two programs on 2 cores over half of it
+// (bench/RESULTS.md, "Sharing the CPU"). libgomp reads the setting when it loads, before main,
+// so a program restarts itself once with it set: pass main's argv. OMP_WAIT_POLICY or
+// GOMP_SPINCOUNT in the environment are left as they are; a failed restart carries on as is.
+void context_settle_openmp_wait(char** argv);
 uint64_t context_seed();
 
 // Sets the OpenBLAS pool size when OpenBLAS is the BLAS in use; returns false otherwise.

@@ -325,11 +325,25 @@ ModelFile model_file_read(const std::string& path, const std::string& expected_t
   }
   for (const auto& b : layout.blobs)
     file.blobs[b.name] = bytes.substr(layout.data_start + b.offset, b.bytes);
-  if (!expected_task.empty() && file.task != expected_task) {
-    throw Error(path + ": is a '" + file.task + "' model (" + file.arch + "): expected a '" +
-                expected_task + "' model");
-  }
+  if (!expected_task.empty()) file.expect_task(expected_task);
   return file;
+}
+
+ModelFile ModelFile::create(std::string task, std::string arch, nlohmann::json hparams,
+                            nlohmann::json meta) {
+  ModelFile file;
+  file.task = std::move(task);
+  file.arch = std::move(arch);
+  file.hparams = std::move(hparams);
+  file.meta = std::move(meta);
+  return file;
+}
+
+void ModelFile::expect_task(const std::string& expected) const {
+  if (task != expected) {
+    throw Error(source + ": is a '" + task + "' model (" + arch + "): expected a '" + expected +
+                "' model");
+  }
 }
 
 }  // namespace deepcart

@@ -21,7 +21,26 @@ class Module;
 
 namespace deepcart {
 
+// Checks stored hyper-parameters against a model's defaults before they are converted: no
+// unknown keys, each value of the default's kind (integer, number, string, bool, array), and
+// integers within +-2^31. Throws Error "WHERE: hyper-parameter 'dim': ...".
+void check_hparams(const nlohmann::json& stored, const nlohmann::json& defaults,
+                   const std::string& where);
+
+// The stored hyper-parameters as Options, checked by check_hparams against Options{} first:
+// what every loader does before it builds its network.
+template <class Options>
+Options hparams_as(const nlohmann::json& stored, const std::string& where) {
+  check_hparams(stored, nlohmann::json(Options{}), where);
+  return stored.get<Options>();
+}
+
 struct ModelFile {
+  // A new model's file, as every trainer starts it: its task, architecture, the
+  // hyper-parameters that rebuild it and its metadata; tensors and metrics come later.
+  static ModelFile create(std::string task, std::string arch, nlohmann::json hparams,
+                          nlohmann::json meta);
+
   std::string task;  // "rec", "vision", "text"
   std::string arch;  // "mlp", "sasrec", ...
   bool checkpoint = false;
@@ -50,14 +69,11 @@ struct ModelFile {
   // Errors.
   void checked_load(const std::function<void()>& load) const;
 
+  // Throws Error "SOURCE: is a 'TASK' model (ARCH): expected a 'task' model" for another task.
+  void expect_task(const std::string& task) const;
+
   std::string source;  // the path it was read from, for messages
 };
-
-// Checks stored hyper-parameters against a model's defaults before they are converted: no
-// unknown keys, each value of the default's kind (integer, number, string, bool, array), and
-// integers within +-2^31. Throws Error "WHERE: hyper-parameter 'dim': ...".
-void check_hparams(const nlohmann::json& stored, const nlohmann::json& defaults,
-                   const std::string& where);
 
 void model_file_write(const ModelFile& file, const std::string& path);
 // Reads and verifies a ModelFile. With expected_task set, a model of another task is an error.

@@ -83,4 +83,19 @@ void plot_confusion(const std::vector<std::vector<int64_t>>& confusion,
   fs::rename(tmp_png, png_path);
 }
 
+void write_confusion_csv(const std::vector<std::vector<int64_t>>& confusion,
+                         const std::vector<std::string>& labels, const std::string& csv_path) {
+  std::ofstream out(csv_path);
+  if (!out) throw Error(csv_path + ": cannot open for writing");
+  out << "true\\predicted";
+  for (const auto& l : labels) out << ",\"" << l << "\"";
+  out << "\n";
+  for (size_t t = 0; t < labels.size(); ++t) {
+    out << "\"" << labels[t] << "\"";
+    for (int64_t v : confusion[t]) out << "," << v;
+    out << "\n";
+  }
+  if (!out.flush()) throw Error(csv_path + ": write failed");
+}
+
 }  // namespace deepcart

@@ -14,5 +14,8 @@ namespace deepcart {
 void plot_confusion(const std::vector<std::vector<int64_t>>& confusion,
                     const std::vector<std::string>& labels, const std::string& title,
                     const std::string& png_path);
+// The same matrix as CSV, label names quoted: a "true\predicted" corner, a row per true label.
+void write_confusion_csv(const std::vector<std::vector<int64_t>>& confusion,
+                         const std::vector<std::string>& labels, const std::string& csv_path);
 
 }  // namespace deepcart

@@ -13,8 +13,11 @@
 #include <thread>
 
 #include "deepcart/core/context.h"
+#include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
+#include "deepcart/core/trainer.h"
 #include "deepcart/dist/gloo_group.h"
+#include "deepcart/dist/nccl_backend.h"
 
 namespace deepcart::dist {
 namespace {
@@ -234,6 +237,18 @@ int launch(const LaunchOptions& o, std::vector<std::string> command) {
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   return result;
+}
+
+bool join_if_launched(TrainOptions& options) {
+  std::unique_ptr<DistConfig> config = dist_config_from_env();
+  if (!config || config->world_size == 1) return true;
+  config->device = context_device();
+  if (config->device.is_cuda()) require_nccl();  // before joining: the others would wait for it
+  if (config->rank != 0) options.quiet = true;
+  if (!options.quiet)
+    std::fprintf(stderr, "joining the data-parallel run (%s)\n", config->describe().c_str());
+  options.parallel = dist_join(*config);
+  return config->rank == 0;
 }
 
 }  // namespace deepcart::dist

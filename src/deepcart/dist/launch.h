@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace deepcart {
+struct TrainOptions;
+}
+
 namespace deepcart::dist {
 
 struct LaunchOptions {
@@ -28,5 +32,11 @@ int free_loopback_port();
 // nproc workers and returns the exit status: 0 when all succeed, 128+signal when interrupted,
 // else the first failing worker's status.
 int launch(const LaunchOptions& options, std::vector<std::string> command);
+
+// In a worker of `deepcart launch`, or of a scheduler that sets DEEPCART_WORLD_SIZE above 1:
+// joins the c10d group on the context's device (GPU workers all-reduce over NCCL, CPU workers
+// over Gloo) and sets options.parallel; ranks other than 0 go quiet. Returns whether this
+// process writes results: rank 0, or a run that is not data-parallel.
+bool join_if_launched(TrainOptions& options);
 
 }  // namespace deepcart::dist

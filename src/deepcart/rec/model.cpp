@@ -51,8 +51,7 @@ namespace {
 
 template <typename Options>
 nlohmann::json resolve(const std::string& arch, const nlohmann::json& hp) {
-  check_hparams(hp, nlohmann::json(Options{}), arch);
-  nlohmann::json full = hp.get<Options>();
+  nlohmann::json full = hparams_as<Options>(hp, arch);
   for (const auto& [key, value] : hp.items()) {
     if (!full.contains(key)) {
       throw Error(arch + ": unknown hyper-parameter '" + key + "' (known: " + full.dump() + ")");
@@ -71,34 +70,29 @@ nlohmann::json rec_resolve_hparams(const std::string& arch, const nlohmann::json
   if (arch == "behaviour-mlp" || arch == "mlp" || arch == "ncf-mlp")
     return resolve<MlpOptions>(arch, hp);
   if (arch == "sasrec") return resolve<SasRecOptions>(arch, hp);
-  if (arch == "gru4rec") return resolve<Gru4RecOptions>(arch, hp);
+  if (arch == "gru4rec") {
+    // --layers is a list for the MLP towers; gru4rec's is one number of stacked GRU layers.
+    nlohmann::json gru = hp;
+    if (gru.contains("layers") && gru["layers"].is_array() && gru["layers"].size() == 1)
+      gru["layers"] = gru["layers"][0];
+    return resolve<Gru4RecOptions>(arch, gru);
+  }
   rec_family(arch);  // throws the message listing the architectures
   return hp;
 }
 
-namespace {
-
-// Hyper-parameters from a file are checked against the defaults before conversion.
-template <typename Options>
-Options options_of(const nlohmann::json& hp, const std::string& arch) {
-  check_hparams(hp, nlohmann::json(Options{}), arch);
-  return hp.get<Options>();
-}
-
-}  // namespace
-
 std::shared_ptr<PairModelImpl> make_pair_model(const std::string& arch, const nlohmann::json& hp) {
-  if (arch == "bpr-mf") return std::make_shared<BprMfImpl>(options_of<MfOptions>(hp, arch));
-  if (arch == "gmf") return std::make_shared<GmfImpl>(options_of<GmfOptions>(hp, arch));
-  if (arch == "neumf") return std::make_shared<NeuMfImpl>(options_of<NeuMfOptions>(hp, arch));
+  if (arch == "bpr-mf") return std::make_shared<BprMfImpl>(hparams_as<MfOptions>(hp, arch));
+  if (arch == "gmf") return std::make_shared<GmfImpl>(hparams_as<GmfOptions>(hp, arch));
+  if (arch == "neumf") return std::make_shared<NeuMfImpl>(hparams_as<NeuMfOptions>(hp, arch));
   if (arch == "behaviour-mlp" || arch == "mlp" || arch == "ncf-mlp")
-    return std::make_shared<MlpImpl>(options_of<MlpOptions>(hp, arch));
+    return std::make_shared<MlpImpl>(hparams_as<MlpOptions>(hp, arch));
   throw Error("'" + arch + "' is not a pair model");
 }
 
 std::shared_ptr<SeqModelImpl> make_seq_model(const std::string& arch, const nlohmann::json& hp) {
-  if (arch == "sasrec") return std::make_shared<SasRecImpl>(options_of<SasRecOptions>(hp, arch));
-  if (arch == "gru4rec") return std::make_shared<Gru4RecImpl>(options_of<Gru4RecOptions>(hp, arch));
+  if (arch == "sasrec") return std::make_shared<SasRecImpl>(hparams_as<SasRecOptions>(hp, arch));
+  if (arch == "gru4rec") return std::make_shared<Gru4RecImpl>(hparams_as<Gru4RecOptions>(hp, arch));
   throw Error("'" + arch + "' is not a sequence model");
 }
 

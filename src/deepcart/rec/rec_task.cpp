@@ -266,11 +266,13 @@ RecTrainOutput rec_train(const RecDataset& data, const RecSplit& split, TrainSpe
 
   RecTrainOutput out;
   ModelFile& file = out.model;
-  file.task = "rec";
-  file.arch = config.arch;
-  file.meta = {{"users", data.users.to_json()}, {"items", data.items.to_json()},
-               {"loss", config.loss},           {"negatives", config.negatives},
-               {"protocol", split.protocol},    {"seed", config.train.seed}};
+  file = ModelFile::create("rec", config.arch, nlohmann::json::object(),
+                           {{"users", data.users.to_json()},
+                            {"items", data.items.to_json()},
+                            {"loss", config.loss},
+                            {"negatives", config.negatives},
+                            {"protocol", split.protocol},
+                            {"seed", config.train.seed}});
   // Popularity in training: the pop model itself, and the fallback for unknown users.
   at::Tensor pop = torch::zeros({data.num_items()});
   {

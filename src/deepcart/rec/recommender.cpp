@@ -3,11 +3,13 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <fstream>
 #include <random>
 
 #include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/core/metrics.h"
+#include "deepcart/core/text_out.h"
 #include "deepcart/rec/ranking.h"
 #include "deepcart/rec/rec_task.h"
 
@@ -353,6 +355,35 @@ std::map<std::string, double> rec_evaluate_behaviour(Recommender& model, const R
   out["logloss"] = log_loss(probs, labels);
   out["heldout_rows"] = static_cast<double>(labels.size());
   return out;
+}
+
+void Recommender::write_top_k_csv(const std::string& path, int k, bool exclude_seen) {
+  std::ofstream csv(path);
+  if (!csv) throw Error(path + ": cannot open for writing");
+  csv << "user_id,rank,item_id,score\n";
+  for (int64_t id = 0; id < users().size(); ++id) {
+    const std::string name = users().name(id);
+    const auto items = recommend(name, k, exclude_seen, 0);
+    for (size_t j = 0; j < items.size(); ++j)
+      csv << name << ',' << j + 1 << ',' << items[j].item << ',' << items[j].score << '\n';
+  }
+  if (!csv.flush()) throw Error(path + ": write failed");
+}
+
+void to_json(nlohmann::json& j, const ScoredItem& item) {
+  j = {{"item", item.item}, {"score", item.score}, {"because", item.because}};
+}
+
+std::string describe(const std::string& title, const std::vector<ScoredItem>& items) {
+  TextOut out;
+  out.add("%s\n", title.c_str());
+  for (size_t j = 0; j < items.size(); ++j) {
+    out.add("%3zu. %-16s %.4f", j + 1, items[j].item.c_str(), items[j].score);
+    for (size_t b = 0; b < items[j].because.size(); ++b)
+      out.add("%s %s", b ? " and" : "  because you bought", items[j].because[b].c_str());
+    out.add("\n");
+  }
+  return out.s;
 }
 
 }  // namespace deepcart::rec

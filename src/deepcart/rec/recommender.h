@@ -23,6 +23,10 @@ struct ScoredItem {
   double score;                      // probability for BCE-trained models, else the raw score
   std::vector<std::string> because;  // history items that contributed most
 };
+// {"item", "score", "because"}: what the CLI, the server and the demo report for each item.
+void to_json(nlohmann::json& j, const ScoredItem& item);
+// A title line, then one numbered line per item with its reasons (`rec recommend`, `similar`).
+std::string describe(const std::string& title, const std::vector<ScoredItem>& items);
 
 class Recommender {
  public:
@@ -36,6 +40,8 @@ class Recommender {
   // Top-k for an anonymous history (item ids, oldest first); unknown items are errors.
   std::vector<ScoredItem> recommend_history(const std::vector<std::string>& history, int k,
                                             int reasons = 2);
+  // Top-k for every user into a CSV: user_id,rank,item_id,score.
+  void write_top_k_csv(const std::string& path, int k, bool exclude_seen = true);
   // Nearest items by cosine similarity of the item vectors.
   std::vector<ScoredItem> similar(const std::string& item, int k);
 

@@ -1,5 +1,7 @@
 #include "deepcart/rec/spec.h"
 
+#include <algorithm>
+
 #include "deepcart/core/error.h"
 #include "deepcart/rec/model.h"
 
@@ -55,6 +57,95 @@ TrainSpec default_spec(const std::string& arch) {
   if (s.arch == "behaviour-mlp") s.negatives = 8;
   if (s.arch == "ncf-mlp") s.hparams["layers"] = std::vector<int64_t>{64, 32, 16};
   return s;
+}
+
+std::vector<Setting> spec_settings() {
+  using K = SettingKind;
+  std::vector<Setting> s = {
+      {"model",
+       "/arch",
+       K::kText,
+       "architecture (mlp is short for behaviour-mlp)",
+       {"pop", "bpr-mf", "gmf", "ncf-mlp", "neumf", "behaviour-mlp", "mlp", "sasrec", "gru4rec",
+        "ease"}},
+      {"data", "/data/path", K::kText,
+       "interactions: CSV, MovieLens u.data/ratings.dat, or user-sequence file"},
+      {"format",
+       "/data/format",
+       K::kText,
+       "csv | movielens | seq | auto (guessed from the file)",
+       {"auto", "csv", "movielens", "seq"}},
+      {"user-col", "/data/user_col", K::kText, "CSV: user id column"},
+      {"item-col", "/data/item_col", K::kText, "CSV: item id column"},
+      {"event-col", "/data/event_col", K::kText, "CSV: event type column (optional in the file)"},
+      {"time-col", "/data/time_col", K::kText, "CSV: timestamp column (optional in the file)"},
+      {"rating-col", "/data/rating_col", K::kText, "CSV: rating column (optional in the file)"},
+      {"positive-event", "/data/positive_event", K::kText,
+       "event value that counts as an interaction (when the event column exists)"},
+      {"features", "/data/features", K::kNames,
+       "behaviour-mlp: comma-separated numeric behaviour columns (per-item means)"},
+      {"fill-missing", "/data/fill_missing", K::kNumber,
+       "behaviour-mlp: fill empty numeric cells with this value (default: an empty cell is an "
+       "error)"},
+      {"on-bad-row",
+       "/data/on_bad_row",
+       K::kText,
+       "error | skip (skipped rows are counted and reported)",
+       {"error", "skip"}},
+      {"min-rating", "/data/min_rating", K::kNumber,
+       "implicit: keep ratings >= this (default: keep all)"},
+      {"min-user", "/data/min_user", K::kInt, "k-core: users need this many interactions"},
+      {"min-item", "/data/min_item", K::kInt, "k-core: items need this many interactions"},
+      {"dedupe", "/data/dedupe", K::kSwitch,
+       "keep only the first interaction of each (user, item)"},
+      {"split", "/data/split", K::kText, "loo | random:TEST_RATIO | time:TRAIN_RATIO"},
+      {"train", "/data/path", K::kText, "explicit split: training file (instead of --data)"},
+      {"test", "/data/test_path", K::kText, "explicit split: test file"},
+      {"valid-ratio", "/data/valid_ratio", K::kNumber,
+       "share of each user's training items kept for validation (random/time/explicit)"},
+      {"layers", "/hparams/layers", K::kInts,
+       "MLP tower widths (behaviour-mlp: 64,32; ncf-mlp and neumf: 64,32,16); gru4rec: stacked "
+       "GRU layers"},
+      {"loss", "/loss", K::kText,
+       "bce | bpr | softmax (default: bpr for bpr-mf, softmax for sequence models, bce "
+       "otherwise)"},
+      {"negatives", "/negatives", K::kInt,
+       "sampled negatives per positive (default 8 for behaviour-mlp, else 4)"},
+      {"init-gmf", "/init_gmf", K::kText, "neumf: start from this trained gmf model"},
+      {"init-mlp", "/init_mlp", K::kText, "neumf: start from this trained ncf-mlp model"},
+      {"k", "/test_ks", K::kInts, "cut-offs for the test report"},
+      {"l2", "/l2", K::kNumbers, "ease: L2 strengths to try; the best on validation is kept"},
+  };
+  for (const char* size : {"dim", "blocks", "heads", "max-len", "gmf-dim", "mlp-dim", "dropout"}) {
+    std::string key = size;
+    std::replace(key.begin(), key.end(), '-', '_');
+    s.push_back({size, "/hparams/" + key, key == "dropout" ? K::kNumber : K::kInt,
+                 "model size (see README for each architecture's default)"});
+  }
+  for (auto& t : train_settings("/train")) s.push_back(t);
+  return s;
+}
+
+std::string describe_defaults() {
+  const std::vector<std::string> trained = {"epochs", "batch-size", "lr", "patience", "negatives"};
+  std::string out = "Defaults by architecture, when the flag is not given:";
+  for (const char* arch :
+       {"bpr-mf", "gmf", "ncf-mlp", "neumf", "behaviour-mlp", "sasrec", "gru4rec", "ease"}) {
+    nlohmann::json spec = default_spec(arch);
+    spec["hparams"] = rec_resolve_hparams(arch, spec["hparams"]);
+    const bool ease = rec_family(arch) == RecFamily::kItemItem;
+    out += std::string(" ") + arch + ":";
+    for (const Setting& setting : spec_settings()) {
+      const bool size = setting.path.rfind("/hparams/", 0) == 0;
+      const bool shown = ease ? setting.name == "l2"
+                              : size || std::count(trained.begin(), trained.end(), setting.name);
+      const std::string value = setting_text(spec, setting);
+      if (shown && !value.empty()) out += " --" + setting.name + " " + value;
+    }
+    out += ";";
+  }
+  out.back() = '.';
+  return out;
 }
 
 void to_json(nlohmann::json& j, const DataSpec& d) {

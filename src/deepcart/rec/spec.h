@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "deepcart/core/settings.h"
 #include "deepcart/core/trainer.h"
 #include "deepcart/rec/dataset.h"
 
@@ -46,6 +47,13 @@ std::string rec_arch_name(const std::string& arch);
 // The defaults of `arch`, tuned on validation splits (see bench/RESULTS.md): learning rate,
 // batch size, epochs, patience, negatives and model sizes.
 TrainSpec default_spec(const std::string& arch);
+
+// What a user may set in a TrainSpec, with the flag names and help of `rec train`: the data,
+// the architecture and its sizes, and the Trainer's settings (core/settings.h).
+std::vector<Setting> spec_settings();
+// Each architecture's defaults as flags ("sasrec: --epochs 200 ... --dim 64 ..."), read from
+// default_spec and the models' own sizes: the footer of `rec train --help`.
+std::string describe_defaults();
 
 void to_json(nlohmann::json& j, const DataSpec& spec);
 void from_json(const nlohmann::json& j, DataSpec& spec);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "deepcart/core/error.h"
+#include "deepcart/core/text_out.h"
 #include "deepcart/rec/model.h"
 #include "deepcart/rec/rec_task.h"
 
@@ -24,6 +25,12 @@ std::map<std::string, double> test_metrics(Recommender& model, const RecDataset&
     return rec_evaluate_behaviour(model, data, split, ks, negatives, seed);
   }
   return rec_evaluate_split(model, split, true, ks, sampled, seed);
+}
+
+void check_cut_offs(const std::vector<int>& ks) {
+  for (int k : ks) {
+    if (k < 1) throw Error("--k: expected positive cut-offs, found " + std::to_string(k));
+  }
 }
 
 }  // namespace
@@ -65,6 +72,7 @@ std::pair<RecDataset, RecSplit> load_and_split(const TrainSpec& spec) {
 
 TrainReport train(TrainSpec spec) {
   spec.arch = rec_arch_name(spec.arch);
+  check_cut_offs(spec.test_ks);
   auto [data, split] = load_and_split(spec);
   RecTrainOutput trained = rec_train(data, split, spec);
   TrainReport report;
@@ -86,6 +94,7 @@ TrainReport train(TrainSpec spec) {
 }
 
 EvalReport evaluate(Recommender& model, const EvalOptions& options) {
+  check_cut_offs(options.ks);
   const nlohmann::json& meta = model.file().meta;
   if (!meta.contains("spec")) {
     throw Error(
@@ -113,6 +122,27 @@ EvalReport evaluate(Recommender& model, const EvalOptions& options) {
   if (dropped) report.metrics["rows_dropped_unknown_ids"] = static_cast<double>(dropped);
   report.protocol = with_sampling(split.protocol, split.train_rows.empty() ? options.sampled : 0);
   return report;
+}
+
+std::string TrainReport::describe(const std::string& out, const std::string& arch) const {
+  // name value pairs on one line; whole counts without decimals.
+  auto line = [](const std::map<std::string, double>& metrics) {
+    TextOut text;
+    for (const auto& [name, value] : metrics) {
+      const bool count = value == static_cast<double>(static_cast<int64_t>(value)) && value > 1;
+      text.add(count ? "%s%s %.0f" : "%s%s %.4f", text.s.empty() ? "" : "  ", name.c_str(), value);
+    }
+    return text.s;
+  };
+  TextOut text;
+  if (arch != "pop" && arch != "ease") {
+    text.add("trained %s (%s) in %.1f s: %d epochs, best %d, %.0f examples/s\n", out.c_str(),
+             arch.c_str(), result.seconds, result.epochs_run, result.best_epoch,
+             result.examples_per_second);
+    text.add("validation: %s\n", line(result.best_metrics).c_str());
+  }
+  text.add("test (%s):\n  %s\n", protocol.c_str(), line(test).c_str());
+  return text.s;
 }
 
 }  // namespace deepcart::rec

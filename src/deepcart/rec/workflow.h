@@ -28,6 +28,8 @@ struct TrainReport {
   std::string split;                   // how the data was split
   std::string protocol;                // the split and the ranking, printed with the metrics
   int64_t rows_read = 0, rows_skipped = 0, cells_filled = 0;  // what reading the data did
+  // "trained OUT (ARCH) in ...", the best validation metrics, and the test metrics.
+  std::string describe(const std::string& out, const std::string& arch) const;
 };
 
 // Trains spec.arch and evaluates it on the test items. In a data-parallel run only rank 0

@@ -122,16 +122,7 @@ json Server::Impl::images_similar(const HttpRequest& req) {
   c10::InferenceMode guard;
   auto found = index->index->search(m->images->embeddings(images), k);
   json results = json::array();
-  for (const auto& row : found) {
-    json alike = json::array();
-    for (const auto& n : row) {
-      alike.push_back(
-          {{"id", index->index->ids()[n.item]},
-           {"category", index->index->classes()[index->index->labels()[n.item].item<int64_t>()]},
-           {"similarity", n.similarity}});
-    }
-    results.push_back(alike);
-  }
+  for (const auto& row : found) results.push_back(index->index->to_json(row));
   return {{"model", m->name}, {"index", index->name}, {"results", results}};
 }
 

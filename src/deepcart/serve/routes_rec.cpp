@@ -51,7 +51,7 @@ json Server::Impl::recommend(const HttpRequest& req) {
   out["popular"] = out["source"] == "popular";
   json list = json::array();
   for (const auto& s : items) {
-    json entry = {{"item", s.item}, {"score", s.score}, {"because", s.because}};
+    json entry = s;
     if (item_images.count(s.item)) entry["image"] = "/v1/items/" + s.item + "/image";
     list.push_back(entry);
   }

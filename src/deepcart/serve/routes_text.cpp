@@ -61,11 +61,7 @@ json Server::Impl::analyze(const HttpRequest& req) {
       r["expected_stars"] = expected_stars[i].item<double>();
     }
     if (explain) {
-      text::Attribution a = m->text->explain(texts[i], best);
-      json tokens = json::array();
-      for (size_t t = 0; t < a.pieces.size(); ++t)
-        tokens.push_back({{"token", a.pieces[t]}, {"score", a.scores[t]}});
-      r["tokens"] = tokens;
+      r["tokens"] = m->text->explain(texts[i], best).tokens_json();
     }
     results.push_back(r);
   }

@@ -77,12 +77,7 @@ nlohmann::json vision_demo(const std::string& out, int epochs, const DemoOptions
   auto found = index.search(model.embeddings(images), 3, shown);
   nlohmann::json items = nlohmann::json::array();
   for (size_t i = 0; i < shown.size(); ++i) {
-    nlohmann::json alike = nlohmann::json::array();
-    for (const auto& n : found[i]) {
-      alike.push_back({{"id", index.ids()[n.item]},
-                       {"category", index.classes()[index.labels()[n.item].item<int64_t>()]},
-                       {"similarity", n.similarity}});
-    }
+    const nlohmann::json alike = index.to_json(found[i]);
     items.push_back({{"id", products.ids[shown[i]]},
                      {"true_category", products.classes[products.labels[shown[i]].item<int64_t>()]},
                      {"sheet", model.sheet(prediction, static_cast<int64_t>(i))},
@@ -232,11 +227,7 @@ nlohmann::json run_demo(const DemoOptions& o) {
   nlohmann::json recs = nlohmann::json::object();
   for (int64_t u = 0; u < std::min<int64_t>(3, sasrec.users().size()); ++u) {
     const std::string user = sasrec.users().name(u);
-    nlohmann::json items = nlohmann::json::array();
-    for (const auto& s : sasrec.recommend(user, 5)) {
-      items.push_back({{"item", s.item}, {"score", s.score}, {"because", s.because}});
-    }
-    recs[user] = items;
+    recs[user] = sasrec.recommend(user, 5);
   }
   nlohmann::json catalogue = nlohmann::json::object();
   if (o.vision_epochs > 0) {

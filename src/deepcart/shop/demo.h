@@ -22,5 +22,7 @@ struct DemoOptions {
 // behaviour-log MLP's training and test metrics with the popularity baseline, SASRec's, three
 // customers' recommendations, and the catalogue and text parts when they ran.
 nlohmann::json run_demo(const DemoOptions& options);
+// What `deepcart demo` prints at the end: the summary run_demo returned, for a person.
+std::string demo_text(const nlohmann::json& summary, const std::string& out_dir);
 
 }  // namespace deepcart::shop

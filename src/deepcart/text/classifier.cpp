@@ -10,6 +10,7 @@
 #include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/core/metrics.h"
+#include "deepcart/core/text_out.h"
 
 namespace deepcart::text {
 namespace {
@@ -216,14 +217,12 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpe
 
   TextTrainOutput out;
   ModelFile& file = out.model;
-  file.task = "text";
-  file.arch = options.arch;
-  file.hparams = options;
-  file.meta = {{"labels", data.label_names},
-               {"text_task", text_task_name(config.task)},
-               {"label_smoothing", config.label_smoothing},
-               {"answers", config.answers},
-               {"seed", config.train.seed}};
+  file = ModelFile::create("text", options.arch, options,
+                           {{"labels", data.label_names},
+                            {"text_task", text_task_name(config.task)},
+                            {"label_smoothing", config.label_smoothing},
+                            {"answers", config.answers},
+                            {"seed", config.train.seed}});
   file.blobs["tokenizer"] = tokenizer.serialize();
   if (config.train.monitor.empty()) config.train.monitor = "accuracy";
   TextTrainTask task(model, std::move(ids), data.labels, split.train, split.valid, config.task,
@@ -246,11 +245,9 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpe
 }
 
 TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
-  if (file_.task != "text")
-    throw Error(file_.source + ": expected a 'text' model, found '" + file_.task + "'");
+  file_.expect_task("text");
   file_.checked_load([this] {
-    check_hparams(file_.hparams, nlohmann::json(TextOptions{}), "text model");
-    const auto o = file_.hparams.get<TextOptions>();
+    const auto o = hparams_as<TextOptions>(file_.hparams, "text model");
     auto blob = file_.blobs.find("tokenizer");
     if (blob == file_.blobs.end()) throw Error("no tokenizer in the model file");
     tokenizer_ = Tokenizer::deserialize(blob->second);
@@ -448,6 +445,73 @@ nlohmann::json TextReport::to_json(const std::vector<std::string>& labels) const
   if (not_sure_rate >= 0) {
     out["not_sure_rate"] = not_sure_rate;
     out["accuracy_when_sure"] = accuracy_when_sure;
+  }
+  return out;
+}
+
+Attribution TextClassifier::explain(const std::string& text, const std::string& label) {
+  if (label.empty()) return explain(text, int64_t{-1});
+  const auto it = std::find(labels().begin(), labels().end(), label);
+  if (it == labels().end()) throw Error("--label: '" + label + "' is not a label of this model");
+  return explain(text, static_cast<int64_t>(it - labels().begin()));
+}
+
+nlohmann::json Attribution::tokens_json() const {
+  nlohmann::json tokens = nlohmann::json::array();
+  for (size_t i = 0; i < pieces.size(); ++i)
+    tokens.push_back({{"token", pieces[i]}, {"score", scores.empty() ? 0.0f : scores[i]}});
+  return tokens;
+}
+
+std::string Attribution::describe(const std::string& label_name) const {
+  float scale = 0;
+  for (float s : scores) scale = std::max(scale, std::abs(s));
+  // ANSI colour by the score relative to the largest magnitude.
+  auto colour = [&](float score) {
+    const float s = scale > 0 ? score / scale : 0;
+    if (s > 0.5f) return "\033[1;42;30m";
+    if (s > 0.15f) return "\033[32m";
+    if (s < -0.5f) return "\033[1;41;30m";
+    if (s < -0.15f) return "\033[31m";
+    return "";
+  };
+  TextOut out;
+  out.add("%s (%.1f%%): ", label_name.c_str(), 100 * probability);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const char* c = colour(scores.empty() ? 0 : scores[i]);
+    out.add("%s%s%s ", c, pieces[i].c_str(), *c ? "\033[0m" : "");
+  }
+  out.add("\n(green: for the label, red: against it)\n");
+  return out.s;
+}
+
+std::string TextReport::describe(const std::vector<std::string>& labels) const {
+  TextOut out;
+  out.add("accuracy %.4f  macro-F1 %.4f", accuracy, macro_f1);
+  if (mae >= 0) out.add("  MAE %.4f stars", mae);
+  if (not_sure_rate >= 0) {
+    out.add("  not sure %.1f%% (accuracy when sure %.4f)", 100 * not_sure_rate, accuracy_when_sure);
+  }
+  out.add("  (%lld texts, %.0f texts/s)\n", static_cast<long long>(texts), texts_per_second);
+  out.add("  %-28s %9s %9s %9s\n", "label", "precision", "recall", "F1");
+  for (size_t c = 0; c < labels.size(); ++c)
+    out.add("  %-28s %9.4f %9.4f %9.4f\n", labels[c].c_str(), precision[c], recall[c], f1[c]);
+  return out.s;
+}
+
+nlohmann::json TextClassifier::predict_json(const std::vector<std::string>& texts) {
+  at::Tensor probs = probabilities(texts);
+  auto [top, label] = probs.max(1);
+  const bool stars = task() == TextTask::kStars;
+  const at::Tensor expected = stars ? expected_stars(probs) : at::Tensor();
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const auto row = static_cast<int64_t>(i);
+    nlohmann::json item = {{"text", texts[i]},
+                           {"label", labels()[label[row].item<int64_t>()]},
+                           {"probability", top[row].item<float>()}};
+    if (stars) item["expected_stars"] = expected[row].item<double>();
+    out.push_back(item);
   }
   return out;
 }

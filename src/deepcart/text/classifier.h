@@ -36,6 +36,10 @@ struct Attribution {
   std::vector<float> scores;  // gradient x input summed over the embedding: + supports the label
   int64_t label = 0;
   float probability = 0;
+  nlohmann::json tokens_json() const;  // [{"token", "score"}, ...]
+  // The label line and the text with each token coloured by its score (ANSI: green for the
+  // label, red against it).
+  std::string describe(const std::string& label_name) const;
 };
 
 // An intent model's reply to a customer question.
@@ -59,6 +63,8 @@ class TextClassifier {
   // numbers, weighted by their probabilities -> (N) double. Throws Error when a label is not a
   // number.
   at::Tensor expected_stars(const at::Tensor& probabilities) const;
+  // [{"text", "label", "probability"}] per text, with "expected_stars" for a stars model.
+  nlohmann::json predict_json(const std::vector<std::string>& texts);
   // intent models: the intent of `question` and its answer from `answers`, or "not sure".
   Answer answer(const std::string& question, const std::map<std::string, std::string>& answers);
   // The same from this model's probabilities (labels) for one question, e.g. from a batch.
@@ -66,6 +72,9 @@ class TextClassifier {
                    const std::map<std::string, std::string>& answers) const;
   // Token scores for `label` (-1 = the predicted one).
   Attribution explain(const std::string& text, int64_t label = -1);
+  // The same for the label named `label` (empty = the predicted one); an unknown name is an
+  // Error.
+  Attribution explain(const std::string& text, const std::string& label);
 
   const std::vector<std::string>& labels() const { return labels_; }
   TextTask task() const { return task_; }
@@ -94,6 +103,8 @@ struct TextReport {
   double not_sure_rate = -1;  // intent only: share of test texts under the threshold
   double accuracy_when_sure = -1;
   nlohmann::json to_json(const std::vector<std::string>& labels) const;
+  // The summary line and a precision/recall/F1 line per label (`text train`, `text eval`).
+  std::string describe(const std::vector<std::string>& labels) const;
 };
 
 TextReport text_evaluate(TextClassifier& model, const TextSet& test);

@@ -36,6 +36,57 @@ TrainSpec default_spec(const std::string& arch) {
   return s;
 }
 
+std::vector<Setting> spec_settings() {
+  using K = SettingKind;
+  std::vector<Setting> s = {
+      {"data", "/data/path", K::kText, "CSV, TSV or JSONL file of labelled texts"},
+      {"test", "/data/test_path", K::kText,
+       "official test file (same columns); default: a stratified --test-fraction of --data"},
+      {"text-col", "/data/text_cols", K::kRepeated,
+       "text column(s), joined in order (repeat the flag)"},
+      {"label-col", "/data/label_col", K::kText, "label column"},
+      {"valid-fraction", "/data/valid_fraction", K::kNumber,
+       "share of each label held out for validation"},
+      {"test-fraction", "/data/test_fraction", K::kNumber,
+       "share of each label held out for testing (without --test)"},
+      {"task",
+       "/task",
+       K::kText,
+       "sentiment | stars (numeric labels, adds MAE) | intent (adds an out-of-scope threshold)",
+       {"sentiment", "stars", "intent"}},
+      {"tokenizer",
+       "/tokenizer/kind",
+       K::kText,
+       "words (CJK characters, Latin words) | unigram | bpe (SentencePiece)",
+       {"words", "unigram", "bpe"}},
+      {"vocab-size", "/tokenizer/vocab_size", K::kInt, "vocabulary size (at most, for words)"},
+      {"min-count", "/tokenizer/min_count", K::kInt, "words: rarer pieces are unknown"},
+      {"max-length", "/tokenizer/max_length", K::kInt, "tokens kept per text"},
+      {"model",
+       "/hparams/arch",
+       K::kText,
+       "bow | gru | lstm | transformer",
+       {"bow", "gru", "lstm", "transformer"}},
+      {"dim", "/hparams/dim", K::kInt, "token embedding size"},
+      {"hidden", "/hparams/hidden", K::kInt, "gru/lstm: hidden size per direction"},
+      {"layers", "/hparams/layers", K::kInt, "gru/lstm/transformer layers"},
+      {"heads", "/hparams/heads", K::kInt, "transformer: attention heads"},
+      {"pooling",
+       "/hparams/pooling",
+       K::kText,
+       "gru/lstm/transformer: max | mean",
+       {"max", "mean"}},
+      {"buckets", "/hparams/buckets", K::kInt, "bow: hashed n-gram buckets (0 = unigrams only)"},
+      {"ngrams", "/hparams/ngrams", K::kInt, "bow: longest token n-gram hashed (1, 2 or 3)"},
+      {"dropout", "/hparams/dropout", K::kNumber, "gru/lstm/transformer: dropout before the head"},
+      {"label-smoothing", "/label_smoothing", K::kNumber, "cross-entropy label smoothing"},
+      {"export-split", "/export_split", K::kText,
+       "write the train/valid/test parts as fastText files (pre-tokenised) into this folder"},
+  };
+  for (auto& t : train_settings("/train")) s.push_back(t);
+  return s;
+}
+
 void to_json(nlohmann::json& j, const DataSpec& d) {
   j = {{"path", d.path},
        {"test_path", d.test_path},

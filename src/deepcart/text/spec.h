@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "deepcart/core/settings.h"
 #include "deepcart/core/trainer.h"
 #include "deepcart/text/text_data.h"
 #include "deepcart/text/tokenizer.h"
@@ -45,6 +46,10 @@ struct TrainSpec {
 // The defaults of `text train`, chosen on validation splits (bench/RESULTS.md): AdamW with
 // weight decay 0.01, lr 0.002 on a cosine schedule, batches of 64, 10 epochs, patience 3.
 TrainSpec default_spec(const std::string& arch = "bow");
+
+// What a user may set in a TrainSpec, with the flag names and help of `text train`: the data,
+// the architecture and its sizes, and the Trainer's settings (core/settings.h).
+std::vector<Setting> spec_settings();
 
 void to_json(nlohmann::json& j, const DataSpec& spec);
 void from_json(const nlohmann::json& j, DataSpec& spec);

@@ -517,4 +517,18 @@ std::map<std::string, std::string> read_answers(const std::string& path) {
   return out;
 }
 
+std::vector<std::string> texts_from(const std::vector<std::string>& args, const std::string& file) {
+  std::vector<std::string> texts = args;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) throw Error(file + ": cannot open");
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) texts.push_back(line);
+    }
+  }
+  if (texts.empty()) throw Error("no text given: pass it as an argument or with --file");
+  return texts;
+}
+
 }  // namespace deepcart::text

@@ -63,6 +63,9 @@ TextSet rows_of(const TextSet& set, const std::vector<int64_t>& rows);
 
 // An `intent,answer` CSV (other columns ignored): intent -> answer.
 std::map<std::string, std::string> read_answers(const std::string& path);
+// The texts of a command line: `args`, then each non-empty line of `file` (when given). None at
+// all is an Error.
+std::vector<std::string> texts_from(const std::vector<std::string>& args, const std::string& file);
 
 struct TextSplit {
   std::vector<int64_t> train, valid, test;  // row indices, each sorted ascending

@@ -10,6 +10,7 @@
 #include "deepcart/core/device.h"
 #include "deepcart/core/error.h"
 #include "deepcart/core/metrics.h"
+#include "deepcart/core/text_out.h"
 
 namespace deepcart::vision {
 namespace {
@@ -220,18 +221,16 @@ VisionTrainOutput vision_train(const ImageSet& data, TrainSpec config) {
 
   VisionTrainOutput out;
   ModelFile& file = out.model;
-  file.task = "vision";
-  file.arch = options.arch;
-  file.hparams = options;
-  file.meta = {
-      {"classes", data.classes},
-      {"attributes", data.has_attributes() ? data.attribute_names : std::vector<std::string>{}},
-      {"mean", std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + channels)},
-      {"std", std::vector<float>(std.data_ptr<float>(), std.data_ptr<float>() + channels)},
-      {"augment", config.augment},
-      {"label_smoothing", config.label_smoothing},
-      {"valid_count", config.valid_count},
-      {"seed", config.train.seed}};
+  file = ModelFile::create(
+      "vision", options.arch, options,
+      {{"classes", data.classes},
+       {"attributes", data.has_attributes() ? data.attribute_names : std::vector<std::string>{}},
+       {"mean", std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + channels)},
+       {"std", std::vector<float>(std.data_ptr<float>(), std.data_ptr<float>() + channels)},
+       {"augment", config.augment},
+       {"label_smoothing", config.label_smoothing},
+       {"valid_count", config.valid_count},
+       {"seed", config.train.seed}});
   if (config.train.monitor.empty()) config.train.monitor = "accuracy";
   ClassifierTask task(model, std::move(train), std::move(valid), mean, std, config.augment,
                       config.label_smoothing);
@@ -247,12 +246,9 @@ VisionTrainOutput vision_train(const ImageSet& data, TrainSpec config) {
 }
 
 ImageClassifier::ImageClassifier(ModelFile file, bool fuse) : file_(std::move(file)) {
-  if (file_.task != "vision") {
-    throw Error(file_.source + ": expected a 'vision' model, found '" + file_.task + "'");
-  }
+  file_.expect_task("vision");
   file_.checked_load([this, fuse] {
-    check_hparams(file_.hparams, nlohmann::json(VisionOptions{}), "vision model");
-    const auto o = file_.hparams.get<VisionOptions>();
+    const auto o = hparams_as<VisionOptions>(file_.hparams, "vision model");
     // Requests are resized to rows x cols: those bound the memory of every prediction.
     if (o.channels != 1 && o.channels != 3)
       throw Error("hyper-parameter 'channels': expected 1 or 3, found " +
@@ -466,6 +462,55 @@ nlohmann::json VisionReport::to_json(const std::vector<std::string>& classes,
                          {"per_attribute", per_attribute}};
   }
   return out;
+}
+
+std::string VisionReport::describe(const std::vector<std::string>& classes,
+                                   const std::vector<std::string>& attributes,
+                                   const std::vector<float>& thresholds) const {
+  TextOut out;
+  out.add("accuracy %.4f  macro-F1 %.4f  ECE %.4f  (%.0f images/s)\n", accuracy, macro_f1, ece,
+          images_per_second);
+  out.add("  %-20s %9s %9s %9s\n", "category", "precision", "recall", "F1");
+  for (size_t c = 0; c < classes.size(); ++c)
+    out.add("  %-20s %9.4f %9.4f %9.4f\n", classes[c].c_str(), precision[c], recall[c], f1[c]);
+  if (!has_attributes) return out.s;
+  out.add("attributes: mAP %.4f  micro-F1 %.4f  macro-F1 %.4f (thresholds tuned on validation)\n",
+          attribute_map, attribute_micro_f1, attribute_macro_f1);
+  for (size_t j = 0; j < attributes.size(); ++j) {
+    out.add("  %-20s AP %.4f  F1 %.4f  threshold %.2f\n", attributes[j].c_str(), attribute_ap[j],
+            attribute_f1[j], thresholds[j]);
+  }
+  return out.s;
+}
+
+at::Tensor ImageClassifier::read_images(const std::vector<std::string>& refs) const {
+  const VisionOptions& o = options();
+  std::vector<at::Tensor> batch;
+  for (const auto& ref : refs) batch.push_back(read_query_image(ref, o.channels, o.rows, o.cols));
+  return torch::cat(batch);
+}
+
+std::string describe_sheet(const std::string& name, const nlohmann::json& sheet) {
+  TextOut out;
+  out.add("%s\n  category    %s (%.1f%%)\n  top         ", name.c_str(),
+          sheet["category"].get<std::string>().c_str(), 100 * sheet["confidence"].get<double>());
+  for (size_t i = 0; i < sheet["top"].size(); ++i) {
+    out.add("%s%s %.1f%%", i ? ", " : "", sheet["top"][i]["category"].get<std::string>().c_str(),
+            100 * sheet["top"][i]["probability"].get<double>());
+  }
+  out.add("\n");
+  if (!sheet["attributes"].empty()) {
+    out.add("  attributes  ");
+    bool any = false;
+    for (const auto& a : sheet["attributes"]) {
+      if (!a["present"].get<bool>()) continue;
+      out.add("%s%s %.1f%%", any ? ", " : "", a["attribute"].get<std::string>().c_str(),
+              100 * a["confidence"].get<double>());
+      any = true;
+    }
+    out.add("%s\n", any ? "" : "(none above its threshold)");
+  }
+  return out.s;
 }
 
 }  // namespace deepcart::vision

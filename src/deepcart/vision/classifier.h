@@ -56,6 +56,8 @@ class ImageClassifier {
   at::Tensor grad_cam(const at::Tensor& image, int64_t class_index);
   // The product sheet of row `row`: category, confidence, top-3, attributes with confidence.
   nlohmann::json sheet(const Prediction& prediction, int64_t row, int64_t top = 3) const;
+  // The query images named on a command line (read_query_image), as this model reads them.
+  at::Tensor read_images(const std::vector<std::string>& refs) const;
 
   const std::vector<std::string>& classes() const { return classes_; }
   const std::vector<std::string>& attributes() const { return attributes_; }
@@ -72,6 +74,9 @@ class ImageClassifier {
   at::Tensor mean_, std_;  // (1, C, 1, 1)
 };
 
+// A product sheet (ImageClassifier::sheet) as the lines `vision predict` prints under `name`.
+std::string describe_sheet(const std::string& name, const nlohmann::json& sheet);
+
 struct VisionReport {
   double accuracy = 0, macro_f1 = 0, ece = 0;
   double images_per_second = 0;                 // inference throughput of the evaluation pass
@@ -83,6 +88,10 @@ struct VisionReport {
   std::vector<double> attribute_ap, attribute_f1;
   nlohmann::json to_json(const std::vector<std::string>& classes,
                          const std::vector<std::string>& attributes) const;
+  // The summary line, a line per class, and the attributes with their thresholds.
+  std::string describe(const std::vector<std::string>& classes,
+                       const std::vector<std::string>& attributes,
+                       const std::vector<float>& thresholds) const;
 };
 
 VisionReport vision_evaluate(ImageClassifier& model, const ImageSet& test);

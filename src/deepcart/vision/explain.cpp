@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "deepcart/core/error.h"
+
 namespace deepcart::vision {
 namespace {
 
@@ -49,6 +51,24 @@ data::Image render_heatmap(const at::Tensor& image, const at::Tensor& cam, int m
     }
   }
   return out;
+}
+
+nlohmann::json explain_image(ImageClassifier& model, const std::string& ref,
+                             const std::string& category, const std::string& out) {
+  const auto& classes = model.classes();
+  at::Tensor x = model.read_images({ref});
+  const Prediction p = model.predict(x);
+  int64_t c = p.probabilities[0].argmax().item<int64_t>();
+  if (!category.empty()) {
+    c = std::find(classes.begin(), classes.end(), category) - classes.begin();
+    if (c == static_cast<int64_t>(classes.size()))
+      throw Error("--category: '" + category + "' is not a category of this model");
+  }
+  data::write_png(out, render_heatmap(x[0], model.grad_cam(x, c)));
+  return {{"image", ref},
+          {"category", classes[c]},
+          {"probability", p.probabilities[0][c].item<double>()},
+          {"out", out}};
 }
 
 }  // namespace deepcart::vision

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "deepcart/core/error.h"
 
@@ -36,10 +37,9 @@ LookAlikeIndex LookAlikeIndex::build(ImageClassifier& model, const ImageSet& cat
 }
 
 void LookAlikeIndex::save(const std::string& path) const {
-  ModelFile f;
-  f.task = "vision-index";
-  f.arch = "embeddings";
-  f.meta = {{"ids", ids_}, {"classes", classes_}, {"model", model_checksum_}};
+  ModelFile f =
+      ModelFile::create("vision-index", "embeddings", nlohmann::json::object(),
+                        {{"ids", ids_}, {"classes", classes_}, {"model", model_checksum_}});
   f.tensors = {{"embeddings", embeddings_}, {"labels", labels_}};
   model_file_write(f, path);
 }
@@ -137,6 +137,35 @@ double LookAlikeIndex::precision_at(int64_t k) const {
     }
   }
   return sum / static_cast<double>(size());
+}
+
+nlohmann::json LookAlikeIndex::to_json(const std::vector<Neighbour>& found) const {
+  nlohmann::json out = nlohmann::json::array();
+  auto labels = labels_.accessor<int64_t, 1>();
+  for (const auto& n : found) {
+    out.push_back({{"id", ids_[n.item]},
+                   {"category", classes_[labels[n.item]]},
+                   {"similarity", n.similarity}});
+  }
+  return out;
+}
+
+nlohmann::json index_catalogue(ImageClassifier& model, const std::string& data,
+                               const std::string& split, const std::string& out, int64_t k) {
+  ImageSourceOptions o;
+  o.channels = model.options().channels;
+  o.size = model.options().rows;
+  const auto t0 = std::chrono::steady_clock::now();
+  LookAlikeIndex index = LookAlikeIndex::build(model, load_image_set(data, split, o));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  index.save(out);
+  return {{"index", out},
+          {"items", index.size()},
+          {"seconds", seconds},
+          {"faiss", index.uses_faiss()},
+          {"k", k},
+          {"precision_at_k", k > 0 ? index.precision_at(k) : 0.0}};
 }
 
 }  // namespace deepcart::vision

@@ -27,6 +27,13 @@ struct Neighbour {
   float similarity;
 };
 
+class LookAlikeIndex;
+// `vision index`: embeds the catalogue `data` (its `split` for fashion-mnist) with `model`,
+// writes the index to `out`, and reports {"index", "items", "seconds", "faiss", "k",
+// "precision_at_k"} (precision@k over the catalogue when k > 0).
+nlohmann::json index_catalogue(ImageClassifier& model, const std::string& data,
+                               const std::string& split, const std::string& out, int64_t k);
+
 class LookAlikeIndex {
  public:
   static constexpr int64_t kDefaultFaissAbove = 50000;
@@ -53,6 +60,8 @@ class LookAlikeIndex {
   const std::vector<std::string>& ids() const { return ids_; }
   const at::Tensor& labels() const { return labels_; }
   const std::vector<std::string>& classes() const { return classes_; }
+  // [{"id", "category", "similarity"}, ...] for one query's neighbours.
+  nlohmann::json to_json(const std::vector<Neighbour>& found) const;
   const std::string& model_checksum() const { return model_checksum_; }
   const at::Tensor& embeddings() const { return embeddings_; }
 

@@ -8,10 +8,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include "deepcart/core/settings.h"
 #include "deepcart/core/trainer.h"
 #include "deepcart/vision/image_set.h"
 
 namespace deepcart::vision {
+
+// What the vision commands accept as a source of images.
+inline constexpr const char* kImageSourceHelp =
+    "fashion-mnist (Debian's dataset-fashion-mnist), a folder with one sub-folder of PNG/JPEG "
+    "images per category, or a CSV manifest path,category[,attributes] (attributes |-separated)";
 
 struct Augment {
   int64_t pad_crop = 2;  // random crop after zero padding by this many pixels (0 = off)
@@ -40,6 +46,10 @@ struct TrainSpec {
 // The defaults of `vision train`, chosen on validation (bench/RESULTS.md): AdamW with weight
 // decay 0.01, lr 0.002 on a cosine schedule, batches of 128, 15 epochs, patience 5.
 TrainSpec default_spec(const std::string& arch = "cnn");
+
+// What a user may set in a TrainSpec, with the flag names and help of `vision train`: the data,
+// the architecture and its sizes, and the Trainer's settings (core/settings.h).
+std::vector<Setting> spec_settings();
 
 void to_json(nlohmann::json& j, const DataSpec& spec);
 void from_json(const nlohmann::json& j, DataSpec& spec);
