@@ -2,12 +2,10 @@
 
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "deepcart/core/context.h"
 #include "deepcart/core/device.h"

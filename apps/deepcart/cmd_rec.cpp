@@ -2,8 +2,6 @@
 #include <torch/torch.h>
 
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 
 #include "cli_common.h"
 #include "deepcart/core/error.h"

@@ -1,17 +1,12 @@
 // deepcart vision train | eval | predict | index | similar | explain
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdio>
-#include <fstream>
 
 #include "cli_common.h"
 #include "deepcart/core/error.h"
-#include "deepcart/core/plot.h"
 #include "deepcart/dist/launch.h"
 #include "deepcart/vision/classifier.h"
-#include "deepcart/vision/explain.h"
-#include "deepcart/vision/similar.h"
 #include "deepcart/vision/workflow.h"
 
 namespace deepcart::cli {
