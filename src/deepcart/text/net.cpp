@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "deepcart/core/error.h"
+#include "deepcart/text/bert.h"
 #include "deepcart/text/bow.h"
 #include "deepcart/text/rnn.h"
 #include "deepcart/text/transformer.h"
@@ -45,8 +46,10 @@ TextNetImpl::TextNetImpl(const TextOptions& o) : options_(o) {
     torch::NoGradGuard no_grad;
     embedding_->weight.normal_(0.0, 0.02);
     embedding_->weight[0].zero_();
+  } else if (o.arch == "bert") {
+    encoder_ = register_module("encoder", std::make_shared<BertEncoderImpl>(o));
   } else {
-    throw Error("--model: expected bow, gru, lstm or transformer, found '" + o.arch + "'");
+    throw Error("--model: expected bow, gru, lstm, transformer or bert, found '" + o.arch + "'");
   }
   dropout_ = register_module("dropout", Dropout(o.arch == "bow" ? 0.0 : o.dropout));
   head_ = register_module("head", torch::nn::Linear(encoder_->features(), o.classes));

@@ -18,6 +18,9 @@ class TextNetImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& ids) { return logits(embed(ids), ids); }  // (B, classes)
   at::Tensor embed(const at::Tensor& ids) { return embedding_(ids); }            // (B, L, dim)
   at::Tensor logits(const at::Tensor& embedded, const at::Tensor& ids);
+  // What the head sees: the encoder's (B, features) (for bert, the sentence embedding).
+  at::Tensor features(const at::Tensor& ids) { return encoder_->encode(embed(ids), ids); }
+  TextEncoderImpl& encoder() { return *encoder_; }
   const TextOptions& options() const { return options_; }
 
  private:
