@@ -103,6 +103,7 @@ void register_launch(CLI::App& app);
 // The commands of a group that live in the group's second file.
 void add_rec_query_commands(CLI::App* rec);            // recommend, similar
 void add_text_predict_commands(CLI::App* text);        // predict, answer, explain
+void add_text_search_commands(CLI::App* text);         // embed, index, search
 void add_vision_catalogue_commands(CLI::App* vision);  // predict, index, similar, explain
 
 }  // namespace deepcart::cli

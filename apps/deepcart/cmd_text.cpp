@@ -30,8 +30,12 @@ void add_train(CLI::App* group) {
   cmd->add_option("--plot", f->plot, "draw the test confusion matrix as a PNG heat map (gnuplot)");
   cmd->callback([=] {
     init_context(*f);
-    text::TrainSpec spec =
-        spec_from_flags<text::TrainSpec>(*f, text::default_spec, text::spec_settings(), "bow");
+    // Full fine-tuning (--finetune full) has defaults of its own.
+    const GivenSettings given = f->settings.given();
+    const std::string finetune = given.count("finetune") ? given.at("finetune")[0] : "";
+    text::TrainSpec spec = spec_from_flags<text::TrainSpec>(
+        *f, [&](const std::string& arch) { return text::default_spec(arch, finetune); },
+        text::spec_settings(), "bow");
     if (!f->answers.empty()) spec.answers = text::read_answers(f->answers);
     if (spec.train.checkpoint_path.empty()) spec.train.checkpoint_path = f->out + ".ckpt";
     const bool writes = dist::join_if_launched(spec.train);
@@ -124,12 +128,15 @@ void add_report_command(CLI::App* group) {
 
 void register_text(CLI::App& app) {
   CLI::App* group = app.add_subcommand(
-      "text", "reviews and customer questions: train, eval, predict, answer, explain, report");
+      "text",
+      "reviews and customer questions: train, eval, predict, answer, explain, report; "
+      "embed, index, search (semantic search)");
   group->require_subcommand(1);
   add_train(group);
   add_eval_command(group);
   add_report_command(group);
   add_text_predict_commands(group);
+  add_text_search_commands(group);
 }
 
 }  // namespace deepcart::cli

@@ -27,7 +27,7 @@ void add_predict_command(CLI::App* group) {
     const nlohmann::json out = model.predict_json(all);
     if (f->json) return print_json(out);
     for (const auto& item : out) {
-      std::printf("%-12s %5.1f%%  %s\n", item["label"].get<std::string>().c_str(),
+      std::printf("%-12s %5.1f%%  %s\n", item["label_name"].get<std::string>().c_str(),
                   100 * item["probability"].get<double>(), item["text"].get<std::string>().c_str());
     }
   });
@@ -76,7 +76,7 @@ void add_explain_command(CLI::App* group) {
                          {"probability", a.probability},
                          {"tokens", a.tokens_json()}});
     }
-    std::printf("%s", a.describe(labels[a.label]).c_str());
+    std::printf("%s", a.describe(model.label_names()[a.label]).c_str());
   });
 }
 

@@ -235,5 +235,47 @@ TEST_F(TrainerTest, ResumeFromFinalModelIsRefused) {
   }
 }
 
+// Layer-wise rates: a group at lr_scale 0 keeps its weights, the others learn; a task whose
+// every parameter is frozen is refused by name.
+class GroupedTask : public RegressionTask {
+ public:
+  std::vector<ParameterGroup> parameter_groups() override {
+    auto p = net_->parameters();
+    return {{{p[0], p[1]}, 0.0}, {{p[2], p[3]}, 1.0}};
+  }
+};
+
+TEST_F(TrainerTest, ParameterGroupsLearnAtTheirOwnRates) {
+  GroupedTask task;
+  auto before = task.net_->parameters();
+  std::vector<at::Tensor> start;
+  for (const auto& p : before) start.push_back(p.detach().clone());
+  Trainer(options_).fit(task, base_);
+  auto after = task.net_->parameters();
+  EXPECT_TRUE(torch::equal(after[0], start[0]));  // scale 0: the first layer's weights
+  EXPECT_TRUE(torch::equal(after[1], start[1]));
+  EXPECT_FALSE(torch::equal(after[2], start[2]));  // scale 1: the last layer learned
+  EXPECT_FALSE(torch::equal(after[3], start[3]));
+}
+
+TEST_F(TrainerTest, FrozenParametersAreLeftOutAndAllFrozenIsAnError) {
+  RegressionTask task;
+  for (auto& p : task.net_->parameters()) p.set_requires_grad(false);
+  try {
+    Trainer(options_).fit(task, base_);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "nothing to train: every parameter is frozen");
+  }
+  RegressionTask half;
+  auto p = half.net_->parameters();
+  p[0].set_requires_grad(false);
+  const at::Tensor first = p[0].detach().clone();
+  ASSERT_EQ(half.parameter_groups().size(), 1u);
+  EXPECT_EQ(half.parameter_groups()[0].params.size(), 3u);
+  Trainer(options_).fit(half, base_);
+  EXPECT_TRUE(torch::equal(half.net_->parameters()[0], first));
+}
+
 }  // namespace
 }  // namespace deepcart

@@ -278,6 +278,8 @@ TEST_F(ServeTest, ReviewsAndQuestions) {
   ASSERT_EQ(r.size(), 2u);
   EXPECT_EQ(r[0].at("label"), "1");
   EXPECT_EQ(r[1].at("label"), "0");
+  EXPECT_EQ(r[0].at("label_name"), "recommended");  // the demo names the labels
+  EXPECT_EQ(r[1].at("label_name"), "not recommended");
   EXPECT_GT(r[0].at("expected_stars").get<double>(), r[1].at("expected_stars").get<double>());
   EXPECT_FALSE(r[0].at("tokens").empty());
   EXPECT_EQ(reviews.at("stars_model"), "reviews-stars");

@@ -5,6 +5,7 @@
 #include "deepcart/text/classifier.h"
 #include "deepcart/text/net.h"
 #include "deepcart/text/rnn.h"
+#include "error_of.h"
 #include "temp_dir.h"
 
 namespace deepcart::text {
@@ -130,7 +131,7 @@ TEST(TextNet, BadOptionsAreErrors) {
     TextNet bad(o);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "--model: expected bow, gru, lstm or transformer, found 'cnn'");
+    EXPECT_STREQ(e.what(), "--model: expected bow, gru, lstm, transformer or minilm, found 'cnn'");
   }
   o = small("transformer");
   o.heads = 3;
@@ -250,6 +251,30 @@ TEST_F(TextClassifierTest, IntentModelAnswersSavesLoadsAndIsNotSureOnNonsense) {
   ASSERT_LT(refund, a.pieces.size());
   EXPECT_EQ(std::max_element(a.scores.begin(), a.scores.end()) - a.scores.begin(),
             static_cast<long>(refund));
+}
+
+TEST_F(TextClassifierTest, LabelNamesAreStoredAndShown) {
+  TextSet set = questions();
+  TextSplit split = stratified_split(set.labels, 0.25, 0.0, 3);
+  TrainSpec c;
+  c.hparams = {{"arch", "bow"}, {"dim", 16}, {"buckets", 0}};
+  c.train.epochs = 20;
+  c.train.lr = 0.05;
+  c.train.quiet = true;
+  c.label_names = {{"get_refund", "Refund"}, {"unknown_intent", "x"}};
+  EXPECT_EQ(test::error_of([&] {
+              text_train(set, split, c);
+            }).rfind("--label-names: the data has no label 'unknown_intent' (its labels: ", 0),
+            0u);
+  c.label_names = {{"get_refund", "Refund"}};
+  TextClassifier model(text_train(set, split, c).model);
+  const auto& names = model.label_names();
+  ASSERT_EQ(names.size(), model.labels().size());
+  for (size_t i = 0; i < names.size(); ++i)
+    EXPECT_EQ(names[i], model.labels()[i] == "get_refund" ? "Refund" : model.labels()[i]);
+  const nlohmann::json p = model.predict_json({"refund please"});
+  EXPECT_EQ(p[0].at("label"), "get_refund");
+  EXPECT_EQ(p[0].at("label_name"), "Refund");
 }
 
 TEST_F(TextClassifierTest, StarsReportMeanAbsoluteError) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -298,6 +299,26 @@ TEST(StratifiedSplitTest, BadArgumentsAreErrors) {
               stratified_split({0, -1}, 0.1, 0.1, 1);
             }),
             "stratified_split: expected labels >= 0, found -1 at row 1");
+}
+
+// ---- label names ------------------------------------------------------------------------------
+
+TEST_F(TextDataTest, LabelNamesFromPairsOrAFile) {
+  const auto pairs = parse_label_names("0=not recommended,1=recommended");
+  EXPECT_EQ(pairs,
+            (std::map<std::string, std::string>{{"0", "not recommended"}, {"1", "recommended"}}));
+  const std::string path = write("names.csv", "label,name\n1,one star\n5,\"five, the best\"\n");
+  EXPECT_EQ(parse_label_names(path),
+            (std::map<std::string, std::string>{{"1", "one star"}, {"5", "five, the best"}}));
+  EXPECT_EQ(error_of([] { parse_label_names("0=no,1"); }),
+            "--label-names: expected label=name pairs separated by commas (or a label,name CSV "
+            "file), found '1'");
+  EXPECT_EQ(error_of([] { parse_label_names("0=no,0=none"); }),
+            "--label-names: label '0' given twice");
+  EXPECT_EQ(error_of([] { parse_label_names("=no"); }),
+            "--label-names: expected label=name with both non-empty");
+  const std::string bad = write("bad.csv", "intent,answer\na,b\n");
+  EXPECT_EQ(error_of([&] { parse_label_names(bad); }), bad + ": expected columns label,name");
 }
 
 // ---- fastText ---------------------------------------------------------------------------------

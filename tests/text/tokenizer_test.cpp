@@ -140,7 +140,7 @@ TEST(WordsTokenizerTest, BadOptionsAreRefused) {
   TokenizerOptions o;
   o.kind = "chars";
   EXPECT_EQ(error_of([&] { Tokenizer::train(kCorpus, o); }),
-            "tokenizer options: expected kind words, unigram or bpe, found 'chars'");
+            "tokenizer options: expected kind words, unigram, bpe or wordpiece, found 'chars'");
   EXPECT_EQ(error_of([&] { Tokenizer::train(kCorpus, words(2)); }),
             "tokenizer options: expected vocab_size in [3, 2^31] (2 ids are reserved), found 2");
   EXPECT_EQ(error_of([&] { Tokenizer::train(kCorpus, words(10, 0)); }),

@@ -8,7 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <iostream>

@@ -13,7 +13,13 @@ void Progress::start_epoch(int epoch, int epochs, int64_t steps, int64_t first_s
   epochs_ = epochs;
   steps_ = steps;
   first_step_ = first_step;
+  task_.clear();
   start_ = last_draw_ = std::chrono::steady_clock::now();
+}
+
+void Progress::start_task(const std::string& label, int64_t steps) {
+  start_epoch(1, 1, steps, 0);
+  task_ = label;
 }
 
 void Progress::step(int64_t step, double running_loss) {
@@ -28,9 +34,14 @@ void Progress::step(int64_t step, double running_loss) {
   int filled = steps_ > 0 ? static_cast<int>(kWidth * step / steps_) : kWidth;
   std::string bar(filled, '#');
   bar.resize(kWidth, '.');
-  std::fprintf(stderr, "\repoch %d/%d [%s] %lld/%lld  %.1f steps/s  ETA %.0fs  loss %.4f   ",
-               epoch_, epochs_, bar.c_str(), static_cast<long long>(step),
-               static_cast<long long>(steps_), rate, eta, running_loss);
+  if (!task_.empty()) {
+    std::fprintf(stderr, "\r%s [%s] %lld/%lld  %.1f/s  ETA %.0fs   ", task_.c_str(), bar.c_str(),
+                 static_cast<long long>(step), static_cast<long long>(steps_), rate, eta);
+  } else {
+    std::fprintf(stderr, "\repoch %d/%d [%s] %lld/%lld  %.1f steps/s  ETA %.0fs  loss %.4f   ",
+                 epoch_, epochs_, bar.c_str(), static_cast<long long>(step),
+                 static_cast<long long>(steps_), rate, eta, running_loss);
+  }
   std::fflush(stderr);
 }
 

@@ -53,8 +53,22 @@ class SignalScope {
   struct sigaction old_term_ {};
 };
 
+}  // namespace
+
+std::vector<ParameterGroup> TrainTask::parameter_groups() {
+  ParameterGroup all;
+  for (const auto& p : module().parameters()) {
+    if (p.requires_grad()) all.params.push_back(p);
+  }
+  return {all};
+}
+
+namespace {
+
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o,
-                                                        std::vector<at::Tensor> params) {
+                                                        const std::vector<ParameterGroup>& groups) {
+  std::vector<torch::optim::OptimizerParamGroup> params;
+  for (const auto& g : groups) params.emplace_back(g.params);
   if (o.optimizer == "adam") {
     return std::make_unique<torch::optim::Adam>(
         params, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
@@ -206,8 +220,13 @@ class FitRun {
         progress_(options.quiet || rank_ != 0) {
     // The weights move to the device before the optimiser sees them; its state follows them.
     module_.to(device_);
-    optimizer_ = make_optimizer(o_, module_.parameters());
-    parameters_ = module_.parameters();
+    const std::vector<ParameterGroup> groups = task.parameter_groups();
+    for (const auto& g : groups) {
+      lr_scales_.push_back(g.lr_scale);
+      parameters_.insert(parameters_.end(), g.params.begin(), g.params.end());
+    }
+    if (parameters_.empty()) throw Error("nothing to train: every parameter is frozen");
+    optimizer_ = make_optimizer(o_, groups);
     n_ = task.train_size();
     if (n_ < 1) throw Error("no training examples");
     per_rank_ = (n_ + world_ - 1) / world_;
@@ -255,7 +274,7 @@ class FitRun {
   // resuming), and the task learns whether it validates a share.
   void start_ranks_together() {
     if (!par_) return;
-    std::vector<at::Tensor> state = parameters_;
+    std::vector<at::Tensor> state = module_.parameters();  // the frozen ones too
     for (const auto& b : module_.buffers()) state.push_back(b);
     {
       torch::NoGradGuard no_grad;
@@ -392,7 +411,8 @@ class FitRun {
     std::seed_seq seq(words.begin(), words.end());
     std::mt19937_64 rng(seq);
     const double lr = trainer_.lr_at(st_.global_step, steps_per_epoch_);
-    for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+    auto& groups = optimizer_->param_groups();
+    for (size_t g = 0; g < groups.size(); ++g) groups[g].options().set_lr(lr * lr_scales_[g]);
     optimizer_->zero_grad();
     at::Tensor loss;
     {
@@ -523,7 +543,8 @@ class FitRun {
   const bool primary_;
   Progress progress_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
-  std::vector<at::Tensor> parameters_;
+  std::vector<at::Tensor> parameters_;  // the trained ones, of every group
+  std::vector<double> lr_scales_;       // per optimiser group
   int64_t n_ = 0, per_rank_ = 0, steps_per_epoch_ = 0;
   bool sharded_validation_ = false;
   LoopState st_;

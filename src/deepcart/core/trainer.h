@@ -55,11 +55,20 @@ struct TrainOptions {
 void to_json(nlohmann::json& j, const TrainOptions& o);
 void from_json(const nlohmann::json& j, TrainOptions& o);
 
+// Parameters the optimiser updates at the schedule's rate times lr_scale (layer-wise decay).
+struct ParameterGroup {
+  std::vector<at::Tensor> params;
+  double lr_scale = 1.0;
+};
+
 // What a model family gives the Trainer.
 class TrainTask {
  public:
   virtual ~TrainTask() = default;
   virtual torch::nn::Module& module() = 0;
+  // What the optimiser updates. Default: one group, every parameter of module() that requires
+  // a gradient (frozen ones are left out).
+  virtual std::vector<ParameterGroup> parameter_groups();
   virtual int64_t train_size() const = 0;
   // Mean loss over the training examples `indices` (B) int64. `rng` is seeded from
   // (seed, epoch, step), so sampling inside a batch is reproducible and resumable.

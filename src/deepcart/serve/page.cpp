@@ -100,7 +100,7 @@ document.getElementById('review-go').onclick = async () => {
     const tokens = r.tokens.map(t => { const a = Math.min(1, Math.abs(t.score) / scale);
       const colour = t.score >= 0 ? 'rgba(26,127,55,' + a * 0.5 + ')' : 'rgba(180,35,24,' + a * 0.5 + ')';
       return '<span class="tok" style="background:' + colour + '">' + esc(t.token) + '</span>'; }).join(' ');
-    document.getElementById('review-out').innerHTML = '<p id="sentiment"><b>' + esc(r.label) + '</b> ' + (100 * r.probability).toFixed(1) + '%' +
+    document.getElementById('review-out').innerHTML = '<p id="sentiment"><b>' + esc(r.label_name || r.label) + '</b> ' + (100 * r.probability).toFixed(1) + '%' +
       (r.stars !== undefined ? ' &middot; ' + r.stars + ' stars (expected ' + r.expected_stars.toFixed(2) + ')' : '') + '</p><p>' + tokens + '</p>';
   } catch (e) { fail('review-out', e); }
 };

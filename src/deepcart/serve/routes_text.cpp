@@ -52,7 +52,9 @@ json Server::Impl::analyze(const HttpRequest& req) {
   json results = json::array();
   for (int64_t i = 0; i < probs.size(0); ++i) {
     const int64_t best = probs[i].argmax().item<int64_t>();
-    json r = {{"label", labels[best]}, {"probability", probs[i][best].item<float>()}};
+    json r = {{"label", labels[best]},
+              {"label_name", m->text->label_names()[best]},
+              {"probability", probs[i][best].item<float>()}};
     json all = json::object();
     for (size_t c = 0; c < labels.size(); ++c) all[labels[c]] = probs[i][c].item<float>();
     r["probabilities"] = all;

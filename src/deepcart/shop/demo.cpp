@@ -102,8 +102,10 @@ text::TextClassifier demo_text_model(const std::string& path, const text::TextCo
                                      text::TextTask task, const std::string& name,
                                      const std::map<std::string, std::string>& answers, int epochs,
                                      const std::string& out, const DemoOptions& common,
-                                     nlohmann::json& summary) {
+                                     nlohmann::json& summary,
+                                     const std::map<std::string, std::string>& label_names = {}) {
   text::TrainSpec spec = text::default_spec("bow");
+  spec.label_names = label_names;
   spec.data.path = path;
   spec.data.columns = columns;
   spec.task = task;
@@ -137,7 +139,8 @@ nlohmann::json text_demo(const std::string& out, const DemoOptions& common) {
   nlohmann::json summary = nlohmann::json::object();
   const std::vector<std::string> review_cols = {"Title", "Review Text"};
   demo_text_model(reviews_path, {review_cols, "Recommended IND"}, text::TextTask::kSentiment,
-                  "reviews-sentiment", {}, 3, out, common, summary);
+                  "reviews-sentiment", {}, 3, out, common, summary,
+                  {{"0", "not recommended"}, {"1", "recommended"}});
   demo_text_model(reviews_path, {review_cols, "Rating"}, text::TextTask::kStars, "reviews-stars",
                   {}, 3, out, common, summary);
 

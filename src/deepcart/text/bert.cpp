@@ -22,14 +22,19 @@ BertLayerImpl::BertLayerImpl(int64_t dim, int64_t heads, int64_t hidden, double 
   dropout_ = register_module("dropout", Dropout(dropout));
 }
 
-at::Tensor BertLayerImpl::forward(const at::Tensor& x, const at::Tensor& attend) {
-  const int64_t b = x.size(0), l = x.size(1), d = x.size(2);
-  auto parts = qkv_(x).view({b, l, 3, heads_, d / heads_}).permute({2, 0, 3, 1, 4});
+at::Tensor BertLayerImpl::forward(const at::Tensor& x, const at::Tensor& where, int64_t b,
+                                  int64_t l, const at::Tensor& attend) {
+  const int64_t d = x.size(1);
+  // Queries, keys and values of the real tokens, placed in the padded grid; padding keys are
+  // masked out and padding queries dropped, so their zeros never count.
+  at::Tensor grid = torch::zeros({b * l, 3 * d}, x.options()).index_copy(0, where, qkv_(x));
+  auto parts = grid.view({b, l, 3, heads_, d / heads_}).permute({2, 0, 3, 1, 4});
   // No dropout on the attention weights: LibTorch draws that mask on one core, and fine-tuning
   // keeps dropout on each sub-layer's output.
   at::Tensor mixed = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], attend)
                          .transpose(1, 2)
-                         .reshape({b, l, d});
+                         .reshape({b * l, d})
+                         .index_select(0, where);
   // Post-LayerNorm, as BERT: each sub-layer's output is added, then normalised.
   at::Tensor h = norm1_(x + dropout_(proj_(mixed)));
   return norm2_(h + dropout_(ff2_(torch::gelu(ff1_(h)))));
@@ -59,39 +64,56 @@ BertEncoderImpl::BertEncoderImpl(const TextOptions& o) : dim_(o.dim), max_length
   positions_->weight.normal_(0.0, 0.02);
 }
 
-at::Tensor BertEncoderImpl::embed_positions(const at::Tensor& embedded) {
+at::Tensor BertEncoderImpl::add_positions(const at::Tensor& embedded) {
   const int64_t l = embedded.size(1);
   if (l > max_length_) {
     throw Error("bert: a text of " + std::to_string(l) + " tokens is longer than the " +
                 std::to_string(max_length_) + " positions of the model");
   }
-  return dropout_(norm_(embedded + positions_->weight.narrow(0, 0, l).unsqueeze(0) + type0_));
+  return embedded + positions_->weight.narrow(0, 0, l).unsqueeze(0) + type0_;
 }
 
 std::vector<at::Tensor> BertEncoderImpl::states(const at::Tensor& embedded, const at::Tensor& ids) {
-  at::Tensor attend = (ids != 0).view({ids.size(0), 1, 1, ids.size(1)});
-  std::vector<at::Tensor> out = {embed_positions(embedded)};
-  for (auto& layer : layers_) out.push_back(layer->forward(out.back(), attend));
+  const int64_t b = ids.size(0), l = ids.size(1);
+  at::Tensor attend = (ids != 0).view({b, 1, 1, l});
+  at::Tensor all = torch::arange(b * l, ids.options());
+  at::Tensor x = dropout_(norm_(add_positions(embedded))).reshape({b * l, dim_});
+  std::vector<at::Tensor> out = {x.view({b, l, dim_})};
+  for (auto& layer : layers_) {
+    x = layer->forward(x, all, b, l, attend);
+    out.push_back(x.view({b, l, dim_}));
+  }
   return out;
 }
 
 at::Tensor BertEncoderImpl::encode(const at::Tensor& embedded, const at::Tensor& ids) {
+  const int64_t b = ids.size(0), l = ids.size(1);
   at::Tensor keep = ids != 0;  // (B, L)
   // A text with no tokens at all keeps its first key, so attention has a finite row.
   at::Tensor usable = keep.clone();
   usable.select(1, 0).fill_(true);
-  at::Tensor x = embed_positions(embedded);
+  at::Tensor x = add_positions(embedded);
   if (!is_training() && !at::GradMode::is_enabled()) {
+    // Inference batches are sorted by length, so they hold little padding: the fused kernels.
+    x = norm_(x);
     at::Tensor padding = ~usable;
     for (auto& layer : layers_) x = layer->forward_fused(x, padding);
+    x = masked_pool(x, keep, "mean");
   } else {
-    at::Tensor attend = usable.view({ids.size(0), 1, 1, ids.size(1)});
-    for (auto& layer : layers_) x = layer->forward(x, attend);
+    // Training batches are drawn at random and padded to their longest text, often several
+    // times the typical one: the layers run on the real tokens only.
+    at::Tensor where = keep.reshape(-1).nonzero().squeeze(1);
+    at::Tensor h = dropout_(norm_(x.reshape({b * l, dim_}).index_select(0, where)));
+    at::Tensor attend = usable.view({b, 1, 1, l});
+    for (auto& layer : layers_) h = layer->forward(h, where, b, l, attend);
+    // Mean over each text's tokens: sum the packed rows into their texts.
+    at::Tensor text_of = torch::div(where, l, "floor");
+    at::Tensor sums = torch::zeros({b, dim_}, h.options()).index_add(0, text_of, h);
+    x = sums / keep.sum(1, true).clamp_min(1).to(h.dtype());
   }
-  // Mean over the real tokens, then unit length (sentence-transformers' Pooling and Normalize).
+  // Mean pooling, then unit length (sentence-transformers' Pooling and Normalize).
   return torch::nn::functional::normalize(
-      masked_pool(x, keep, "mean"),
-      torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-12));
+      x, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-12));
 }
 
 }  // namespace deepcart::text

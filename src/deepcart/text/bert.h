@@ -19,8 +19,12 @@ namespace deepcart::text {
 class BertLayerImpl : public torch::nn::Module {
  public:
   BertLayerImpl(int64_t dim, int64_t heads, int64_t hidden, double eps, double dropout);
-  // x (B, L, dim), attend (B, 1, 1, L) bool: true for keys a query may look at.
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& attend);
+  // Packed tokens: x (N, dim) holds only the real tokens of a (B, L) batch, `where` (N) their
+  // flat positions b * L + l; attend (B, 1, 1, L) bool: true for keys a query may look at. Every
+  // per-token step (projections, LayerNorms, feed-forward) runs on the N real tokens only;
+  // attention sees them in place in the padded grid. -> (N, dim)
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& where, int64_t b, int64_t l,
+                     const at::Tensor& attend);
   // The same in ATen's fused CPU kernel, for inference. padding (B, L) bool: true for padding
   // keys; rows at padding positions are not meaningful.
   at::Tensor forward_fused(const at::Tensor& x, const at::Tensor& padding);
@@ -41,11 +45,11 @@ class BertEncoderImpl : public TextEncoderImpl {
   at::Tensor encode(const at::Tensor& embedded, const at::Tensor& ids) override;
   int64_t features() const override { return dim_; }
   // Every layer's output, the embedding layer's first (layers + 1 tensors of (B, L, dim)), on
-  // the unfused path: for tests against reference states.
+  // the training path with every position kept: for tests against reference states.
   std::vector<at::Tensor> states(const at::Tensor& embedded, const at::Tensor& ids);
 
  private:
-  at::Tensor embed_positions(const at::Tensor& embedded);
+  at::Tensor add_positions(const at::Tensor& embedded);  // (B, L, dim), before the LayerNorm
   int64_t dim_, max_length_;
   torch::nn::Embedding positions_{nullptr};
   at::Tensor type0_;  // the token-type embedding of segment 0, added to every token

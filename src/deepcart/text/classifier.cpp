@@ -11,6 +11,7 @@
 #include "deepcart/core/error.h"
 #include "deepcart/core/metrics.h"
 #include "deepcart/core/text_out.h"
+#include "deepcart/text/pretrained.h"
 
 namespace deepcart::text {
 namespace {
@@ -59,7 +60,15 @@ std::vector<std::vector<int64_t>> nonsense(const Tokenizer& tokenizer, int64_t c
   std::vector<std::vector<int64_t>> out;
   for (int64_t i = 0; i < count; ++i) {
     std::vector<int64_t> ids;
-    if (i % 2 == 0) {
+    if (i % 2 == 0 && tokenizer.is_wordpiece()) {
+      // As text, so the ids come wrapped in [CLS] ... [SEP] like any question's.
+      std::string text;
+      for (int t = length(rng); t > 0; --t) {
+        std::string p = tokenizer.piece(piece(rng));
+        text += (p.rfind("##", 0) == 0 ? p.substr(2) : p) + " ";
+      }
+      ids = tokenizer.ids(text);
+    } else if (i % 2 == 0) {
       for (int t = length(rng); t > 0; --t) ids.push_back(piece(rng));
     } else {
       std::string text;
@@ -91,9 +100,41 @@ class TextTrainTask : public TrainTask {
 
   torch::nn::Module& module() override { return *model_; }
   int64_t train_size() const override { return static_cast<int64_t>(train_rows_.size()); }
+  std::vector<ParameterGroup> parameter_groups() override {
+    return groups_.empty() ? TrainTask::parameter_groups() : groups_;
+  }
+  void set_parameter_groups(std::vector<ParameterGroup> groups) { groups_ = std::move(groups); }
+
+  // A frozen encoder: its features of the training and validation texts are computed once, and
+  // training and validation run the head on them.
+  void cache_features() {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    std::vector<int64_t> rows = train_rows_;
+    rows.insert(rows.end(), valid_rows_.begin(), valid_rows_.end());
+    feature_of_row_.assign(ids_.size(), -1);
+    for (size_t i = 0; i < rows.size(); ++i) feature_of_row_[rows[i]] = static_cast<int64_t>(i);
+    std::vector<std::vector<int64_t>> lists;
+    for (int64_t r : rows) lists.push_back(ids_[r]);
+    features_ = by_length(lists, 64, [&](const at::Tensor& ids) { return model_->features(ids); });
+    model_->train();
+  }
 
   at::Tensor loss(const at::Tensor& indices, std::mt19937_64&) override {
     auto idx = indices.accessor<int64_t, 1>();
+    if (features_.defined()) {
+      std::vector<int64_t> at, y;
+      for (int64_t i = 0; i < indices.size(0); ++i) {
+        const int64_t row = train_rows_[idx[i]];
+        at.push_back(feature_of_row_[row]);
+        y.push_back(labels_[row]);
+      }
+      at::Tensor f =
+          features_.index_select(0, torch::tensor(at, torch::kLong).to(features_.device()));
+      return torch::nn::functional::cross_entropy(
+          model_->head_logits(f), on_device(torch::tensor(y, torch::kLong)),
+          torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_));
+    }
     std::vector<std::vector<int64_t>> batch;
     std::vector<int64_t> y;
     for (int64_t i = 0; i < indices.size(0); ++i) {
@@ -124,6 +165,18 @@ class TextTrainTask : public TrainTask {
   // Softmax over rows of ids_ (or over given id lists), in eval mode, batched by length so
   // little time goes to padding.
   at::Tensor probabilities(const std::vector<int64_t>& rows) {
+    if (features_.defined()) {
+      torch::NoGradGuard no_grad;
+      const bool was_training = model_->is_training();
+      model_->eval();
+      std::vector<int64_t> at;
+      for (int64_t r : rows) at.push_back(feature_of_row_[r]);
+      at::Tensor f =
+          features_.index_select(0, torch::tensor(at, torch::kLong).to(features_.device()));
+      at::Tensor p = on_cpu(torch::softmax(model_->head_logits(f), 1).to(torch::kFloat));
+      model_->train(was_training);
+      return p;
+    }
     std::vector<std::vector<int64_t>> lists;
     for (int64_t r : rows) lists.push_back(ids_[r]);
     return probabilities_of(lists);
@@ -132,23 +185,11 @@ class TextTrainTask : public TrainTask {
     torch::NoGradGuard no_grad;
     const bool was_training = model_->is_training();
     model_->eval();
-    std::vector<int64_t> order(lists.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(),
-              [&](int64_t a, int64_t b) { return lists[a].size() < lists[b].size(); });
-    at::Tensor out = torch::empty({static_cast<int64_t>(lists.size()), model_->options().classes});
-    for (size_t b = 0; b < order.size(); b += 256) {
-      std::vector<std::vector<int64_t>> batch;
-      std::vector<int64_t> where;
-      for (size_t i = b; i < std::min(order.size(), b + 256); ++i) {
-        batch.push_back(lists[order[i]]);
-        where.push_back(order[i]);
-      }
-      out.index_copy_(
-          0, torch::tensor(where, torch::kLong),
-          on_cpu(
-              torch::softmax(model_->forward(on_device(pad_batch(batch))), 1).to(torch::kFloat)));
-    }
+    at::Tensor out = lists.empty()
+                         ? torch::empty({0, model_->options().classes})
+                         : on_cpu(by_length(lists, 256, [&](const at::Tensor& ids) {
+                             return torch::softmax(model_->forward(ids), 1).to(torch::kFloat);
+                           }));
     model_->train(was_training);
     return out;
   }
@@ -157,6 +198,32 @@ class TextTrainTask : public TrainTask {
   const std::vector<int64_t>& labels() const { return labels_; }
 
  private:
+  // f over the id lists in batches of `size` texts of similar length, rows back in input order.
+  template <typename F>
+  at::Tensor by_length(const std::vector<std::vector<int64_t>>& lists, size_t size, F f) {
+    std::vector<int64_t> order(lists.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [&](int64_t a, int64_t b) { return lists[a].size() < lists[b].size(); });
+    at::Tensor out;
+    for (size_t b = 0; b < order.size(); b += size) {
+      std::vector<std::vector<int64_t>> batch;
+      std::vector<int64_t> where;
+      for (size_t i = b; i < std::min(order.size(), b + size); ++i) {
+        batch.push_back(lists[order[i]]);
+        where.push_back(order[i]);
+      }
+      at::Tensor part = f(on_device(pad_batch(batch)));
+      if (!out.defined())
+        out = torch::empty({static_cast<int64_t>(lists.size()), part.size(1)}, part.options());
+      out.index_copy_(0, torch::tensor(where, torch::kLong).to(part.device()), part);
+    }
+    return out;
+  }
+
+  std::vector<ParameterGroup> groups_;
+  at::Tensor features_;                  // frozen encoder: (train + valid rows, features)
+  std::vector<int64_t> feature_of_row_;  // row of ids_ -> row of features_ (-1: none)
   TextNet model_;
   std::vector<std::vector<int64_t>> ids_;
   std::vector<int64_t> labels_, train_rows_, valid_rows_;
@@ -194,24 +261,103 @@ float tune_out_of_scope(const at::Tensor& in_scope_top, const at::Tensor& nonsen
   return best;
 }
 
+namespace {
+
+// A pretrained encoder's optimiser groups: the head at head_scale; in full fine-tuning also
+// layer k of L at layer_decay^(L - k) and the embeddings at layer_decay^(L + 1). In head
+// fine-tuning everything but the head is frozen.
+std::vector<ParameterGroup> pretrained_groups(TextNetImpl& net, const TrainSpec& config) {
+  const int64_t layers = net.options().layers;
+  const double head_scale = config.head_lr > 0 ? config.head_lr / config.train.lr : 1.0;
+  std::vector<ParameterGroup> groups(static_cast<size_t>(layers) + 2);
+  groups[0].lr_scale = head_scale;
+  for (int64_t k = 0; k < layers; ++k)
+    groups[1 + k].lr_scale = std::pow(config.layer_decay, static_cast<double>(layers - k));
+  groups.back().lr_scale = std::pow(config.layer_decay, static_cast<double>(layers + 1));
+  for (auto& p : net.named_parameters(true)) {
+    const std::string& name = p.key();
+    if (name.rfind("head.", 0) == 0) {
+      groups[0].params.push_back(p.value());
+      continue;
+    }
+    if (config.finetune == "head") {
+      p.value().set_requires_grad(false);
+      continue;
+    }
+    size_t g = groups.size() - 1;
+    if (name.rfind("encoder.layer", 0) == 0)
+      g = 1 + std::stoul(name.substr(13, name.find('.', 13) - 13));
+    groups[g].params.push_back(p.value());
+  }
+  std::vector<ParameterGroup> used;
+  for (auto& g : groups) {
+    if (!g.params.empty()) used.push_back(std::move(g));
+  }
+  return used;
+}
+
+}  // namespace
+
 TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpec config) {
   if (data.labels.empty()) throw Error("text train: the data has no label column");
   if (split.train.empty() || split.valid.empty())
     throw Error("text train: the training and validation parts must not be empty");
-  std::vector<std::string> train_texts;
-  for (int64_t row : split.train) train_texts.push_back(data.texts[row]);
-  Tokenizer tokenizer = Tokenizer::train(train_texts, config.tokenizer);
+  const bool pretrained = config.hparams.value("arch", std::string("bow")) == "minilm";
+  Tokenizer tokenizer;
+  TextOptions options;
+  std::map<std::string, at::Tensor> weights;
+  if (pretrained) {
+    if (config.finetune != "head" && config.finetune != "full")
+      throw Error("--finetune: expected head or full, found '" + config.finetune + "'");
+    for (const auto& [key, value] : config.hparams.items()) {
+      if (key != "arch" && key != "encoder" && key != "dropout")
+        throw Error("--" + key + " does not apply to minilm: the pretrained encoder has its own");
+    }
+    PretrainedEncoder encoder =
+        find_encoder(config.hparams.value("encoder", std::string("minilm")));
+    options = encoder.options;
+    options.dropout = config.hparams.value("dropout", options.dropout);
+    if (config.tokenizer.max_length > options.max_length) {
+      throw Error("--max-length " + std::to_string(config.tokenizer.max_length) +
+                  ": the encoder has positions for " + std::to_string(options.max_length));
+    }
+    tokenizer = Tokenizer::wordpiece(encoder.vocab, config.tokenizer.max_length);
+    config.tokenizer = tokenizer.options();
+    weights = read_encoder_weights(encoder);
+  } else {
+    std::vector<std::string> train_texts;
+    for (int64_t row : split.train) train_texts.push_back(data.texts[row]);
+    tokenizer = Tokenizer::train(train_texts, config.tokenizer);
+    nlohmann::json hp = config.hparams;
+    hp["vocab"] = tokenizer.vocab_size();
+    hp["max_length"] = config.tokenizer.max_length;
+    options = hp.get<TextOptions>();
+  }
+  options.classes = static_cast<int64_t>(data.label_names.size());
+  for (const auto& [label, name] : config.label_names) {
+    if (std::find(data.label_names.begin(), data.label_names.end(), label) ==
+        data.label_names.end()) {
+      std::string known;
+      for (const auto& l : data.label_names) known += (known.empty() ? "" : ", ") + l;
+      throw Error("--label-names: the data has no label '" + label + "' (its labels: " + known +
+                  ")");
+    }
+  }
   std::vector<std::vector<int64_t>> ids;
   ids.reserve(data.texts.size());
   for (const auto& t : data.texts) ids.push_back(tokenizer.ids(t));
-
-  nlohmann::json hp = config.hparams;
-  hp["vocab"] = tokenizer.vocab_size();
-  hp["classes"] = static_cast<int64_t>(data.label_names.size());
-  hp["max_length"] = config.tokenizer.max_length;
-  TextOptions options = hp.get<TextOptions>();
   torch::manual_seed(config.train.seed);
   TextNet model(options);
+  if (pretrained) load_encoder_weights(*model, weights);
+  weights.clear();
+  if (config.warmup_fraction > 0) {
+    const int64_t steps =
+        config.train.epochs *
+        ((static_cast<int64_t>(split.train.size()) + config.train.batch_size - 1) /
+         config.train.batch_size);
+    config.train.warmup_steps =
+        static_cast<int64_t>(std::ceil(config.warmup_fraction * static_cast<double>(steps)));
+  }
   const std::vector<double> values =
       config.task == TextTask::kStars ? numeric_labels(data.label_names) : std::vector<double>{};
 
@@ -222,11 +368,20 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpe
                             {"text_task", text_task_name(config.task)},
                             {"label_smoothing", config.label_smoothing},
                             {"answers", config.answers},
+                            {"label_names", config.label_names},
                             {"seed", config.train.seed}});
   file.blobs["tokenizer"] = tokenizer.serialize();
   if (config.train.monitor.empty()) config.train.monitor = "accuracy";
   TextTrainTask task(model, std::move(ids), data.labels, split.train, split.valid, config.task,
                      values, config.label_smoothing);
+  if (pretrained) {
+    task.set_parameter_groups(pretrained_groups(*model, config));
+    if (config.finetune == "head") {
+      if (!config.train.quiet)
+        std::fprintf(stderr, "encoding the training and validation texts once (frozen encoder)\n");
+      task.cache_features();
+    }
+  }
   out.result = Trainer(config.train).fit(task, file);
   if (config.task == TextTask::kIntent) {
     // The threshold is tuned on validation questions and generated nonsense, never on test.
@@ -258,7 +413,8 @@ TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
                   "hyper-parameter 'vocab' only " +
                   std::to_string(o.vocab));
     }
-    if (o.arch == "transformer" && tokenizer_.options().max_length > o.max_length) {
+    if ((o.arch == "transformer" || o.arch == "bert") &&
+        tokenizer_.options().max_length > o.max_length) {
       throw Error("the tokenizer keeps " + std::to_string(tokenizer_.options().max_length) +
                   " tokens, the network has positions for only " + std::to_string(o.max_length));
     }
@@ -272,6 +428,11 @@ TextClassifier::TextClassifier(ModelFile file) : file_(std::move(file)) {
       numeric_labels(labels_);  // throws for a label that is not a number
     threshold_ = file_.meta.value("threshold", 0.0f);
     answers_ = file_.meta.value("answers", std::map<std::string, std::string>{});
+    const auto names = file_.meta.value("label_names", std::map<std::string, std::string>{});
+    for (const auto& label : labels_) {
+      auto it = names.find(label);
+      display_labels_.push_back(it == names.end() ? label : it->second);
+    }
     model_ = TextNet(o);
     file_.load_module("model/", *model_);
     model_->eval();
@@ -509,6 +670,7 @@ nlohmann::json TextClassifier::predict_json(const std::vector<std::string>& text
     const auto row = static_cast<int64_t>(i);
     nlohmann::json item = {{"text", texts[i]},
                            {"label", labels()[label[row].item<int64_t>()]},
+                           {"label_name", display_labels_[label[row].item<int64_t>()]},
                            {"probability", top[row].item<float>()}};
     if (stars) item["expected_stars"] = expected[row].item<double>();
     out.push_back(item);

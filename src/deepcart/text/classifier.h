@@ -63,7 +63,8 @@ class TextClassifier {
   // numbers, weighted by their probabilities -> (N) double. Throws Error when a label is not a
   // number.
   at::Tensor expected_stars(const at::Tensor& probabilities) const;
-  // [{"text", "label", "probability"}] per text, with "expected_stars" for a stars model.
+  // [{"text", "label", "label_name", "probability"}] per text, with "expected_stars" for a
+  // stars model.
   nlohmann::json predict_json(const std::vector<std::string>& texts);
   // intent models: the intent of `question` and its answer from `answers`, or "not sure".
   Answer answer(const std::string& question, const std::map<std::string, std::string>& answers);
@@ -77,6 +78,9 @@ class TextClassifier {
   Attribution explain(const std::string& text, const std::string& label);
 
   const std::vector<std::string>& labels() const { return labels_; }
+  // The names people read (--label-names), in the order of labels(); a label not named is
+  // itself.
+  const std::vector<std::string>& label_names() const { return display_labels_; }
   TextTask task() const { return task_; }
   float threshold() const { return threshold_; }  // intent: below it, "not sure"; else 0
   const std::map<std::string, std::string>& answers() const { return answers_; }
@@ -87,7 +91,7 @@ class TextClassifier {
   ModelFile file_;
   TextNet model_{nullptr};
   Tokenizer tokenizer_;
-  std::vector<std::string> labels_;
+  std::vector<std::string> labels_, display_labels_;
   TextTask task_;
   float threshold_ = 0;
   std::map<std::string, std::string> answers_;

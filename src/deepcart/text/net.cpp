@@ -49,7 +49,7 @@ TextNetImpl::TextNetImpl(const TextOptions& o) : options_(o) {
   } else if (o.arch == "bert") {
     encoder_ = register_module("encoder", std::make_shared<BertEncoderImpl>(o));
   } else {
-    throw Error("--model: expected bow, gru, lstm, transformer or bert, found '" + o.arch + "'");
+    throw Error("--model: expected bow, gru, lstm, transformer or minilm, found '" + o.arch + "'");
   }
   dropout_ = register_module("dropout", Dropout(o.arch == "bow" ? 0.0 : o.dropout));
   head_ = register_module("head", torch::nn::Linear(encoder_->features(), o.classes));

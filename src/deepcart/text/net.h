@@ -21,6 +21,7 @@ class TextNetImpl : public torch::nn::Module {
   // What the head sees: the encoder's (B, features) (for bert, the sentence embedding).
   at::Tensor features(const at::Tensor& ids) { return encoder_->encode(embed(ids), ids); }
   TextEncoderImpl& encoder() { return *encoder_; }
+  at::Tensor head_logits(const at::Tensor& features) { return head_(dropout_(features)); }
   const TextOptions& options() const { return options_; }
 
  private:

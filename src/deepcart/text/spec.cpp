@@ -23,7 +23,7 @@ std::string text_task_name(TextTask task) {
   return "sentiment";
 }
 
-TrainSpec default_spec(const std::string& arch) {
+TrainSpec default_spec(const std::string& arch, const std::string& finetune) {
   TrainSpec s;
   s.hparams = {{"arch", arch}};
   s.train.epochs = 10;
@@ -33,6 +33,24 @@ TrainSpec default_spec(const std::string& arch) {
   s.train.weight_decay = 0.01;
   s.train.schedule = "cosine";
   s.train.patience = 3;
+  if (arch == "minilm") {
+    s.hparams = {{"arch", "minilm"}, {"encoder", "minilm"}};
+    s.train.batch_size = 32;
+    if (finetune == "full") {  // every layer, the lower ones slower
+      s.finetune = "full";
+      s.layer_decay = 0.9;
+      s.head_lr = 0.003;
+      s.warmup_fraction = 0.1;
+      s.train.epochs = 3;
+      s.train.lr = 5e-5;
+      s.train.patience = 2;
+    } else {  // only the head learns, on embeddings computed once: cheap epochs
+      s.finetune = "head";
+      s.train.epochs = 30;
+      s.train.lr = 0.003;
+      s.train.patience = 5;
+    }
+  }
   return s;
 }
 
@@ -65,8 +83,21 @@ std::vector<Setting> spec_settings() {
       {"model",
        "/hparams/arch",
        K::kText,
-       "bow | gru | lstm | transformer",
-       {"bow", "gru", "lstm", "transformer"}},
+       "bow | gru | lstm | transformer | minilm (pretrained all-MiniLM-L6-v2, fine-tuned)",
+       {"bow", "gru", "lstm", "transformer", "minilm"}},
+      {"encoder", "/hparams/encoder", K::kText,
+       "minilm: the pretrained encoder: minilm (installed by setup) or a sentence-transformers "
+       "BERT folder"},
+      {"finetune",
+       "/finetune",
+       K::kText,
+       "minilm: head (frozen encoder, a linear head on its embeddings: fast) | full (every layer)",
+       {"head", "full"}},
+      {"layer-decay", "/layer_decay", K::kNumber,
+       "minilm full: each layer learns at this factor of the rate of the layer above"},
+      {"head-lr", "/head_lr", K::kNumber, "minilm: the head's peak learning rate (0 = --lr)"},
+      {"warmup", "/warmup_fraction", K::kNumber,
+       "share of all training steps spent warming up (over --warmup-steps when > 0)"},
       {"dim", "/hparams/dim", K::kInt, "token embedding size"},
       {"hidden", "/hparams/hidden", K::kInt, "gru/lstm: hidden size per direction"},
       {"layers", "/hparams/layers", K::kInt, "gru/lstm/transformer layers"},
@@ -80,6 +111,8 @@ std::vector<Setting> spec_settings() {
       {"ngrams", "/hparams/ngrams", K::kInt, "bow: longest token n-gram hashed (1, 2 or 3)"},
       {"dropout", "/hparams/dropout", K::kNumber, "gru/lstm/transformer: dropout before the head"},
       {"label-smoothing", "/label_smoothing", K::kNumber, "cross-entropy label smoothing"},
+      {"label-names", "/label_names", K::kText,
+       "names people read for the labels: 0=not recommended,1=recommended, or a label,name CSV"},
       {"export-split", "/export_split", K::kText,
        "write the train/valid/test parts as fastText files (pre-tokenised) into this folder"},
   };
@@ -119,7 +152,12 @@ void to_json(nlohmann::json& j, const TrainSpec& s) {
        {"hparams", s.hparams},
        {"label_smoothing", s.label_smoothing},
        {"answers", s.answers},
+       {"label_names", s.label_names},
        {"export_split", s.export_split},
+       {"finetune", s.finetune},
+       {"layer_decay", s.layer_decay},
+       {"head_lr", s.head_lr},
+       {"warmup_fraction", s.warmup_fraction},
        {"train", s.train}};
 }
 
@@ -136,7 +174,16 @@ void from_json(const nlohmann::json& j, TrainSpec& s) {
   s.hparams = j.value("hparams", def.hparams);
   s.label_smoothing = j.value("label_smoothing", def.label_smoothing);
   s.answers = j.value("answers", def.answers);
+  // `--label-names` gives text (pairs or a file); a stored spec holds the map.
+  if (j.contains("label_names") && j.at("label_names").is_string())
+    s.label_names = parse_label_names(j.at("label_names").get<std::string>());
+  else
+    s.label_names = j.value("label_names", def.label_names);
   s.export_split = j.value("export_split", def.export_split);
+  s.finetune = j.value("finetune", def.finetune);
+  s.layer_decay = j.value("layer_decay", def.layer_decay);
+  s.head_lr = j.value("head_lr", def.head_lr);
+  s.warmup_fraction = j.value("warmup_fraction", def.warmup_fraction);
   s.train = j.value("train", def.train);
 }
 

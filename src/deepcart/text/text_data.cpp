@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -514,6 +515,40 @@ std::map<std::string, std::string> read_answers(const std::string& path) {
   std::map<std::string, std::string> out;
   std::vector<std::string> fields;
   while (csv.next(fields)) out[fields[intent]] = fields[answer];
+  return out;
+}
+
+std::map<std::string, std::string> parse_label_names(const std::string& text_or_path) {
+  std::map<std::string, std::string> out;
+  auto add = [&](const std::string& label, const std::string& name, const std::string& where) {
+    if (label.empty() || name.empty())
+      throw Error(where + ": expected label=name with both non-empty");
+    if (!out.emplace(label, name).second)
+      throw Error(where + ": label '" + label + "' given twice");
+  };
+  if (text_or_path.find('=') == std::string::npos && std::filesystem::exists(text_or_path)) {
+    data::CsvReader csv(text_or_path);
+    const int label = csv.column_index("label"), name = csv.column_index("name");
+    if (label < 0 || name < 0) throw Error(text_or_path + ": expected columns label,name");
+    std::vector<std::string> fields;
+    while (csv.next(fields)) add(fields[label], fields[name], text_or_path);
+    return out;
+  }
+  size_t start = 0;
+  while (start <= text_or_path.size()) {
+    size_t end = text_or_path.find(',', start);
+    if (end == std::string::npos) end = text_or_path.size();
+    const std::string entry = text_or_path.substr(start, end - start);
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos) {
+      throw Error(
+          "--label-names: expected label=name pairs separated by commas (or a label,name "
+          "CSV file), found '" +
+          entry + "'");
+    }
+    add(entry.substr(0, eq), entry.substr(eq + 1), "--label-names");
+    start = end + 1;
+  }
   return out;
 }
 

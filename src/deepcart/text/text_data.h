@@ -63,6 +63,11 @@ TextSet rows_of(const TextSet& set, const std::vector<int64_t>& rows);
 
 // An `intent,answer` CSV (other columns ignored): intent -> answer.
 std::map<std::string, std::string> read_answers(const std::string& path);
+
+// Names people read for the labels (`--label-names`): "0=not recommended,1=recommended", or
+// the path of a CSV file with columns label,name. Error for an entry without '=', an empty
+// label or name, a label given twice, or a file without those columns.
+std::map<std::string, std::string> parse_label_names(const std::string& text_or_path);
 // The texts of a command line: `args`, then each non-empty line of `file` (when given). None at
 // all is an Error.
 std::vector<std::string> texts_from(const std::vector<std::string>& args, const std::string& file);

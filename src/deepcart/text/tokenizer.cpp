@@ -12,6 +12,7 @@
 
 #include "deepcart/core/error.h"
 #include "deepcart/text/sentencepiece_lib.h"
+#include "deepcart/text/wordpiece.h"
 
 namespace deepcart::text {
 namespace {
@@ -180,8 +181,8 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 // ---- options ---------------------------------------------------------------------------------
 
 void check_options(const TokenizerOptions& o, const std::string& where) {
-  if (o.kind != "words" && o.kind != "unigram" && o.kind != "bpe") {
-    throw Error(where + ": expected kind words, unigram or bpe, found '" + o.kind + "'");
+  if (o.kind != "words" && o.kind != "unigram" && o.kind != "bpe" && o.kind != "wordpiece") {
+    throw Error(where + ": expected kind words, unigram, bpe or wordpiece, found '" + o.kind + "'");
   }
   if (o.vocab_size < 3 || o.vocab_size > (int64_t{1} << 31)) {
     throw Error(where + ": expected vocab_size in [3, 2^31] (2 ids are reserved), found " +
@@ -405,8 +406,24 @@ std::vector<std::string> pre_tokenize(const std::string& normalized) {
 
 // ---- Tokenizer -------------------------------------------------------------------------------
 
+Tokenizer Tokenizer::wordpiece(const std::filesystem::path& vocab_txt, int64_t max_length) {
+  Tokenizer tok;
+  tok.wordpiece_ = std::make_shared<WordPiece>(WordPiece::from_vocab_file(vocab_txt));
+  tok.pieces_ = tok.wordpiece_->pieces();
+  tok.options_.kind = "wordpiece";
+  tok.options_.vocab_size = tok.vocab_size();
+  tok.options_.max_length = max_length;
+  check_options(tok.options_, "wordpiece tokenizer");
+  if (max_length < 2)
+    throw Error("wordpiece tokenizer: max_length must be at least 2 ([CLS] and [SEP])");
+  return tok;
+}
+
 Tokenizer Tokenizer::train(const std::vector<std::string>& texts, const TokenizerOptions& options) {
   check_options(options, "tokenizer options");
+  if (options.kind == "wordpiece")
+    throw Error(
+        "tokenizer: a wordpiece vocabulary comes with a pretrained encoder (--model minilm)");
   Tokenizer tok;
   tok.options_ = options;
   if (options.kind != "words") {
@@ -458,6 +475,10 @@ void Tokenizer::load_sentencepiece(const std::string& model_proto) {
 }
 
 Encoded Tokenizer::encode(const std::string& text) const {
+  if (wordpiece_) {
+    WordPieceEncoded e = wordpiece_->encode(text, options_.max_length);
+    return {std::move(e.ids), std::move(e.pieces)};
+  }
   const std::string normalized = normalize(text);
   return is_sentencepiece() ? encode_sentencepiece(normalized) : encode_words(normalized);
 }
@@ -513,8 +534,10 @@ std::string Tokenizer::serialize() const {
   put_u64(out, options_.min_count);
   put_u64(out, options_.max_length);
   put_u64(out, options_.max_training_chars);
-  put_u64(out, pieces_.size() - 2);
-  for (size_t id = 2; id < pieces_.size(); ++id) put_string(out, pieces_[id]);
+  // wordpiece keeps every piece: its ids 0 and 1 are the model's own, not the reserved two.
+  const size_t first = wordpiece_ ? 0 : 2;
+  put_u64(out, pieces_.size() - first);
+  for (size_t id = first; id < pieces_.size(); ++id) put_string(out, pieces_[id]);
   put_string(out, sp_model_);
   put_u64(out, fnv1a(out.data(), out.size()));
   return out;
@@ -555,9 +578,20 @@ Tokenizer Tokenizer::deserialize(const std::string& bytes) {
     throw Error("tokenizer blob: expected at most " + std::to_string(tok.options_.vocab_size) +
                 " pieces, found " + std::to_string(count));
   }
+  if (tok.options_.kind == "wordpiece") tok.pieces_.clear();
   for (uint64_t i = 0; i < count; ++i) tok.pieces_.push_back(in.str("piece"));
   const std::string model = in.str("SentencePiece model");
   in.expect_end();
+  if (tok.options_.kind == "wordpiece") {
+    if (!model.empty())
+      throw Error("tokenizer blob: a wordpiece tokenizer has a SentencePiece model");
+    try {
+      tok.wordpiece_ = std::make_shared<WordPiece>(WordPiece::from_pieces(tok.pieces_));
+    } catch (const Error& e) {
+      throw Error(std::string("tokenizer blob: ") + e.what());
+    }
+    return tok;
+  }
   if (tok.options_.kind == "words") {
     if (!model.empty()) throw Error("tokenizer blob: a words tokenizer has a SentencePiece model");
     tok.build_index();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -12,6 +13,7 @@
 namespace deepcart::text {
 
 class SentencePieceModel;
+class WordPiece;
 
 // NFKC normalisation (utf8proc) then Unicode case folding, so "ＡＢＣ" == "abc" and "，" == ",".
 // Invalid UTF-8 -> Error "text: invalid UTF-8 at byte N" (N = 0-based offset of the first bad
@@ -30,7 +32,9 @@ std::string normalize(const std::string& utf8);
 std::vector<std::string> pre_tokenize(const std::string& normalized);
 
 struct TokenizerOptions {
-  std::string kind = "words";  // words (pre_tokenize + vocabulary) | unigram | bpe (SentencePiece)
+  // words (pre_tokenize + vocabulary) | unigram | bpe (SentencePiece) | wordpiece (a pretrained
+  // BERT's vocabulary, wordpiece.h: never trained here)
+  std::string kind = "words";
   int64_t vocab_size = 30000;  // upper bound for words; the target for SentencePiece (a small
                                // corpus may give fewer: hard_vocab_limit=false)
   int64_t min_count = 1;       // words: pieces seen fewer times are unknown
@@ -58,10 +62,16 @@ class Tokenizer {
   // Throws Error for bad options (unknown kind, vocab_size < 3, min_count < 1, max_length < 1,
   // max_training_chars < 0) and when SentencePiece cannot train on the texts (its message).
   static Tokenizer train(const std::vector<std::string>& texts, const TokenizerOptions& options);
+  // A pretrained BERT's WordPiece vocabulary (vocab.txt): ids are the model's own, with [CLS]
+  // first and [SEP] last, at most max_length ids in all.
+  static Tokenizer wordpiece(const std::filesystem::path& vocab_txt, int64_t max_length);
 
-  Encoded encode(const std::string& text) const;  // normalize + split + lookup, truncated
+  // normalize + split + lookup, truncated. wordpiece: BERT's own normalisation; the pieces are
+  // the vocabulary's ("##" marks a piece that continues a word).
+  Encoded encode(const std::string& text) const;
   std::vector<int64_t> ids(const std::string& text) const { return encode(text).ids; }
-  int64_t vocab_size() const;  // including the 2 reserved ids
+  int64_t vocab_size() const;  // including the 2 reserved ids (wordpiece: the model's own)
+  bool is_wordpiece() const { return wordpiece_ != nullptr; }
   // "<pad>", "<unk>", or the piece; Error for an id outside [0, vocab_size()).
   const std::string& piece(int64_t id) const;
   const TokenizerOptions& options() const;
@@ -85,7 +95,8 @@ class Tokenizer {
   // SentencePiece kinds only. Shared because the processor cannot be copied; it is never
   // modified after loading, and its Encode is const.
   std::shared_ptr<const SentencePieceModel> sp_;
-  std::string sp_model_;  // serialized ModelProto, kept for serialize()
+  std::string sp_model_;                        // serialized ModelProto, kept for serialize()
+  std::shared_ptr<const WordPiece> wordpiece_;  // wordpiece only
 };
 
 }  // namespace deepcart::text

@@ -1,6 +1,5 @@
 #include "deepcart/vision/similar.h"
 
-#include <faiss/IndexHNSW.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -15,16 +14,12 @@ std::string model_fingerprint(const ModelFile& file) {
       std::string(static_cast<const char*>(w.data_ptr()), w.numel() * w.element_size()));
 }
 
-LookAlikeIndex::~LookAlikeIndex() = default;
-LookAlikeIndex::LookAlikeIndex(LookAlikeIndex&&) noexcept = default;
-LookAlikeIndex& LookAlikeIndex::operator=(LookAlikeIndex&&) noexcept = default;
-
 LookAlikeIndex LookAlikeIndex::build(ImageClassifier& model, const ImageSet& catalogue) {
   if (catalogue.size() == 0) throw Error("look-alike index: the catalogue has no images");
   ImageSet aligned = catalogue;
   align_to(aligned, model.classes(), {});
   LookAlikeIndex index;
-  index.embeddings_ = model.embeddings(aligned.images);
+  index.vectors_ = VectorIndex(model.embeddings(aligned.images));
   index.labels_ = aligned.labels;
   index.classes_ = model.classes();
   index.ids_ = aligned.ids;
@@ -32,7 +27,6 @@ LookAlikeIndex LookAlikeIndex::build(ImageClassifier& model, const ImageSet& cat
     for (int64_t i = 0; i < aligned.size(); ++i) index.ids_.push_back(std::to_string(i));
   }
   index.model_checksum_ = model_fingerprint(model.file());
-  index.rebuild();
   return index;
 }
 
@@ -40,7 +34,7 @@ void LookAlikeIndex::save(const std::string& path) const {
   ModelFile f =
       ModelFile::create("vision-index", "embeddings", nlohmann::json::object(),
                         {{"ids", ids_}, {"classes", classes_}, {"model", model_checksum_}});
-  f.tensors = {{"embeddings", embeddings_}, {"labels", labels_}};
+  f.tensors = {{"embeddings", embeddings()}, {"labels", labels_}};
   model_file_write(f, path);
 }
 
@@ -52,7 +46,9 @@ LookAlikeIndex LookAlikeIndex::load(const std::string& path) {
     index.classes_ = f.meta.at("classes").get<std::vector<std::string>>();
     index.model_checksum_ = f.meta.at("model").get<std::string>();
     const auto n = static_cast<int64_t>(index.ids_.size());
-    index.embeddings_ = f.tensor("embeddings", at::kFloat, {n, -1});
+    const at::Tensor& embeddings = f.tensor("embeddings", at::kFloat, {n, -1});
+    if (n == 0 || embeddings.size(1) == 0)
+      throw Error("tensor 'embeddings': the catalogue is empty");
     index.labels_ = f.tensor("labels", at::kLong, {n});
     const int64_t* label = index.labels_.data_ptr<int64_t>();
     const auto classes = static_cast<int64_t>(index.classes_.size());
@@ -62,64 +58,19 @@ LookAlikeIndex LookAlikeIndex::load(const std::string& path) {
                     std::to_string(label[i]) + ", expected 0 to " + std::to_string(classes - 1));
       }
     }
-    if (n == 0 || index.embeddings_.size(1) == 0)
-      throw Error("tensor 'embeddings': the catalogue is empty");
-    index.rebuild();
+    index.vectors_ = VectorIndex(embeddings);
   });
   return index;
 }
 
-void LookAlikeIndex::set_faiss_above(int64_t n) {
-  faiss_above_ = n;
-  rebuild();
-}
-
-void LookAlikeIndex::rebuild() {
-  faiss_.reset();
-  if (size() <= faiss_above_) return;
-  // Unit vectors: inner product is cosine similarity. 32 links per node and a wide build and
-  // search beam keep recall near exact for catalogue-sized sets.
-  const int d = static_cast<int>(embeddings_.size(1));
-  faiss_ = std::make_unique<faiss::IndexHNSWFlat>(d, 32, faiss::METRIC_INNER_PRODUCT);
-  faiss_->hnsw.efConstruction = 80;
-  faiss_->hnsw.efSearch = 128;
-  at::Tensor e = embeddings_.contiguous();
-  faiss_->add(size(), e.data_ptr<float>());
-}
-
 std::vector<std::vector<Neighbour>> LookAlikeIndex::search(
     const at::Tensor& queries, int64_t k, const std::vector<int64_t>& exclude) const {
-  if (k < 1) throw Error("--k: expected at least 1, found " + std::to_string(k));
-  if (queries.dim() != 2 || queries.size(1) != embeddings_.size(1)) {
+  if (queries.dim() != 2 || queries.size(1) != vectors_.dim()) {
     throw Error("look-alike search: query embeddings of size " + std::to_string(queries.size(-1)) +
-                " against an index of size " + std::to_string(embeddings_.size(1)) +
+                " against an index of size " + std::to_string(vectors_.dim()) +
                 " (built with another model?)");
   }
-  const int64_t q = queries.size(0);
-  const int64_t want = std::min<int64_t>(k + (exclude.empty() ? 0 : 1), size());
-  at::Tensor scores, items;
-  if (faiss_) {
-    at::Tensor x = queries.to(torch::kFloat).contiguous();
-    scores = torch::empty({q, want});
-    items = torch::empty({q, want}, torch::kLong);
-    faiss_->search(q, x.data_ptr<float>(), want, scores.data_ptr<float>(),
-                   reinterpret_cast<faiss::Index::idx_t*>(items.data_ptr<int64_t>()));
-  } else {
-    c10::InferenceMode guard;
-    std::tie(scores, items) =
-        torch::matmul(queries.to(torch::kFloat), embeddings_.t()).topk(want, 1);
-  }
-  auto s = scores.accessor<float, 2>();
-  auto it = items.accessor<int64_t, 2>();
-  std::vector<std::vector<Neighbour>> out(q);
-  for (int64_t i = 0; i < q; ++i) {
-    for (int64_t j = 0; j < want && static_cast<int64_t>(out[i].size()) < k; ++j) {
-      if (it[i][j] < 0) continue;  // FAISS pads with -1 when the graph finds fewer
-      if (!exclude.empty() && it[i][j] == exclude[i]) continue;
-      out[i].push_back({it[i][j], s[i][j]});
-    }
-  }
-  return out;
+  return vectors_.search(queries, k, exclude);
 }
 
 double LookAlikeIndex::precision_at(int64_t k) const {
@@ -129,7 +80,7 @@ double LookAlikeIndex::precision_at(int64_t k) const {
     const int64_t e = std::min(size(), b + 1024);
     std::vector<int64_t> self;
     for (int64_t i = b; i < e; ++i) self.push_back(i);
-    auto found = search(embeddings_.slice(0, b, e), k, self);
+    auto found = search(embeddings().slice(0, b, e), k, self);
     for (int64_t i = b; i < e; ++i) {
       int64_t hits = 0;
       for (const auto& n : found[i - b]) hits += labels[n.item] == labels[i];
