@@ -23,6 +23,7 @@ void add_train(CLI::App* group) {
   auto f = std::make_shared<Flags>();
   nlohmann::json defaults = text::default_spec();
   defaults["hparams"] = text::TextOptions{};
+  defaults["label_names"] = "";  // none: shown as an empty default
   auto* cmd = add_train_command(group, "train a text classifier (sentiment, stars or intents)", *f,
                                 text::spec_settings(), defaults, {"data", "label-col"});
   cmd->add_option("--answers", f->answers,
