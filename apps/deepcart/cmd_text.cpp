@@ -31,9 +31,11 @@ void add_train(CLI::App* group) {
   cmd->add_option("--plot", f->plot, "draw the test confusion matrix as a PNG heat map (gnuplot)");
   cmd->callback([=] {
     init_context(*f);
-    // Full fine-tuning (--finetune full) has defaults of its own.
+    // Full fine-tuning, setfit and few shots have defaults of their own.
     const GivenSettings given = f->settings.given();
-    const std::string finetune = given.count("finetune") ? given.at("finetune")[0] : "";
+    const std::string finetune = given.count("finetune") ? given.at("finetune")[0]
+                                 : given.count("shots")  ? "shots"
+                                                         : "";
     text::TrainSpec spec = spec_from_flags<text::TrainSpec>(
         *f, [&](const std::string& arch) { return text::default_spec(arch, finetune); },
         text::spec_settings(), "bow");

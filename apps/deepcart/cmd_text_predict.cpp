@@ -35,23 +35,39 @@ void add_predict_command(CLI::App* group) {
 
 void add_answer_command(CLI::App* group) {
   struct Flags : Common {
-    std::string model, question, answers;
+    std::string model, file, answers;
+    std::vector<std::string> questions;
   };
   auto f = std::make_shared<Flags>();
   auto* cmd =
       add_command(group, "answer",
-                  "a customer question: its intent, confidence and the answer (or not sure)", *f);
-  cmd->add_option("question", f->question, "the question")->required();
+                  "customer questions: each one's intent, confidence and answer (or not sure)", *f);
+  cmd->add_option("questions", f->questions, "the questions");
+  cmd->add_option("--file", f->file, "a file with one question per line");
   model_opt(cmd, f->model, "an intent ModelFile (text train --task intent)");
   cmd->add_option("--answers", f->answers,
                   "intent,answer CSV (default: the answers stored in the model)");
   cmd->callback([=] {
     init_context(*f);
     text::TextClassifier model = text::TextClassifier::load(f->model);
-    const text::Answer a = model.answer(
-        f->question, f->answers.empty() ? model.answers() : text::read_answers(f->answers));
-    if (f->json) return print_json(a.to_json(f->question, model.threshold()));
-    std::printf("%s", a.describe(model.threshold()).c_str());
+    if (model.task() != text::TextTask::kIntent)
+      throw Error(f->model + ": not an intent model (train it with --task intent)");
+    const std::vector<std::string> questions = text::texts_from(f->questions, f->file);
+    const auto answers = f->answers.empty() ? model.answers() : text::read_answers(f->answers);
+    const at::Tensor probs = model.probabilities(questions);
+    // One question on the command line: one object; several, or a file: a list.
+    const bool one = questions.size() == 1 && f->file.empty();
+    nlohmann::json out = nlohmann::json::array();
+    for (size_t i = 0; i < questions.size(); ++i) {
+      const text::Answer a = model.answer_of(probs[static_cast<int64_t>(i)], answers);
+      if (f->json) {
+        out.push_back(a.to_json(questions[i], model.threshold()));
+      } else {
+        if (!one) std::printf("%s%s\n", i ? "\n" : "", questions[i].c_str());
+        std::printf("%s", a.describe(model.threshold()).c_str());
+      }
+    }
+    if (f->json) print_json(one ? out[0] : out);
   });
 }
 

@@ -19,6 +19,7 @@ declare -A MODEL_FLAGS=(
   [gru]="--epochs 4 --lr 0.002"
   [lstm]="--epochs 4 --lr 0.002"
   [transformer]="--epochs 6 --lr 0.001"
+  [minilm]=""
 )
 
 # Per set and model (replacing MODEL_FLAGS), chosen on VALIDATION accuracy only: on the Chinese reviews, character

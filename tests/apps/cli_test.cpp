@@ -298,6 +298,20 @@ TEST_F(CliTest, TextIntentsAnswerExplainAndNotSure) {
   EXPECT_EQ(n["closest"].size(), 2u);
   Result text_answer = run("text answer --model " + model + " \"xqzv plorkt wubbadoo\"");
   EXPECT_EQ(text_answer.out.rfind("not sure (", 0), 0u) << text_answer.out;
+  // Many questions at once, from a file: a list, in the file's order.
+  std::ofstream(dir_ + "/ask.txt") << "where is my order?\n\nxqzv plorkt wubbadoo\n";
+  Result batch = run("text answer --model " + model + " --file " + dir_ + "/ask.txt --json");
+  ASSERT_EQ(batch.code, 0) << batch.out;
+  auto list = nlohmann::json::parse(batch.out);
+  ASSERT_EQ(list.size(), 2u) << batch.out;
+  EXPECT_EQ(list[0]["question"], "where is my order?");
+  EXPECT_EQ(list[0]["answer"], "Open Your orders and press Track.");
+  EXPECT_EQ(list[1]["sure"], false);
+  Result lines = run("text answer --model " + model + " \"where is my order?\" \"xqzv plorkt\"");
+  EXPECT_EQ(lines.out.rfind("where is my order?\nintent   track_order (", 0), 0u) << lines.out;
+  EXPECT_NE(lines.out.find("\n\nxqzv plorkt\nnot sure ("), std::string::npos) << lines.out;
+  Result nothing = run("text answer --model " + model);
+  EXPECT_EQ(nothing.code, 2) << nothing.out;
   Result explain = run("text explain --model " + model + " \"i want a refund\" --json");
   auto e = nlohmann::json::parse(explain.out);
   EXPECT_EQ(e["label"], "get_refund");

@@ -43,6 +43,48 @@ const SentenceEncoder& minilm() {
   return encoder;
 }
 
+// A BERT of another shape, saved the old way (pytorch_model.bin: names under "bert.", LayerNorm
+// as gamma/beta, a classifier beside it), written once by encoder_reference/make_tiny_bin.py
+// with transformers' own BertModel: no installed encoder needed.
+class TinyBert : public test_data::TempDirTest {};
+
+TEST_F(TinyBert, PyTorchBinWeightsGiveTransformersEmbeddings) {
+  const auto dir = test_data::encoder_reference_dir() / "tiny_bert";
+  const PretrainedEncoder found = find_encoder(dir.string());
+  EXPECT_EQ(found.weights.filename(), "pytorch_model.bin");
+  EXPECT_EQ(found.options.dim, 32);
+  EXPECT_EQ(found.options.layers, 2);
+  EXPECT_EQ(found.options.heads, 4);
+  EXPECT_EQ(found.options.hidden, 48);
+  EXPECT_DOUBLE_EQ(found.options.norm_eps, 1e-7);
+  const auto weights = read_encoder_weights(found);
+  EXPECT_EQ(weights.count("embeddings.word_embeddings.weight"), 1u);  // "bert." taken off
+
+  std::ifstream in(dir / "reference.json");
+  const auto reference = nlohmann::json::parse(in);
+  const auto texts = reference.at("sentences").get<std::vector<std::string>>();
+  const SentenceEncoder encoder = SentenceEncoder::load(dir.string());
+  for (size_t i = 0; i < texts.size(); ++i)
+    EXPECT_EQ(encoder.tokenizer().ids(texts[i]),
+              reference.at("ids")[i].get<std::vector<int64_t>>());
+  const at::Tensor got = encoder.embed(texts);
+  at::Tensor expected = torch::empty({static_cast<int64_t>(texts.size()), 32});
+  for (size_t i = 0; i < texts.size(); ++i) {
+    expected[static_cast<int64_t>(i)] =
+        torch::tensor(reference.at("embeddings")[i].get<std::vector<float>>());
+  }
+  ASSERT_EQ(got.sizes(), expected.sizes());
+  EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5);
+
+  // Not a state dict: the file is named.
+  for (const char* f : {"config.json", "vocab.txt"})
+    std::filesystem::copy_file(dir / f, std::filesystem::path(dir_) / f);
+  write("pytorch_model.bin", "not a pickle");
+  const std::string message = error_of([&] { read_encoder_weights(find_encoder(dir_)); });
+  EXPECT_EQ(message.rfind(dir_ + "/pytorch_model.bin: not a PyTorch state dict (", 0), 0u)
+      << message;
+}
+
 TEST(SentenceEncoder, RawSentencesGiveSentenceTransformersEmbeddings) {
   REQUIRE_ENCODER(dir);
   const auto ref_dir = test_data::encoder_reference_dir();

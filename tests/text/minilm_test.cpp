@@ -5,8 +5,10 @@
 #include <torch/torch.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include "deepcart/text/classifier.h"
+#include "deepcart/text/embed.h"
 #include "deepcart/text/pretrained.h"
 #include "error_of.h"
 #include "pretrained_encoder.h"
@@ -78,6 +80,13 @@ double relative_change(const ModelFile& file, const std::map<std::string, at::Te
 
 class MiniLmTrain : public test_data::TempDirTest {};
 
+int lines_of(const std::string& path) {
+  std::ifstream in(path);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
 TEST_F(MiniLmTrain, FrozenEncoderKeepsItsWeightsAndTheHeadLearns) {
   REQUIRE_ENCODER(dir);
   TextSet set = shop_questions();
@@ -102,6 +111,8 @@ TEST_F(MiniLmTrain, FullFineTuningMovesLowerLayersLessAndTheFileIsSelfContained)
   TrainSpec c = minilm_spec("full");
   EXPECT_EQ(c.finetune, "full");
   EXPECT_EQ(c.train.epochs, 3);
+  EXPECT_EQ(c.head_epochs, 30);
+  c.head_epochs = 0;  // a random head, so the layer-wise rates alone decide the moves
   c.train.epochs = 2;
   c.train.lr = 1e-3;  // large, so two short epochs move every layer measurably
   c.layer_decay = 0.3;
@@ -134,6 +145,73 @@ TEST_F(MiniLmTrain, FullFineTuningMovesLowerLayersLessAndTheFileIsSelfContained)
   EXPECT_EQ(a.pieces.front(), "[CLS]");
 }
 
+// Mean cosine of same-label pairs minus that of other-label pairs, over the texts' embeddings.
+double label_margin(const SentenceEncoder& encoder, const TextSet& set) {
+  at::Tensor e = encoder.embed(set.texts);
+  at::Tensor cosine = e.mm(e.t());
+  at::Tensor y = torch::tensor(set.labels, torch::kLong);
+  at::Tensor same = (y.unsqueeze(0) == y.unsqueeze(1)) & ~torch::eye(y.size(0)).to(torch::kBool);
+  at::Tensor other = y.unsqueeze(0) != y.unsqueeze(1);
+  return cosine.masked_select(same).mean().item<double>() -
+         cosine.masked_select(other).mean().item<double>();
+}
+
+TEST_F(MiniLmTrain, SetFitLearnsFromPairsOfAFewShotsThenTrainsTheHead) {
+  REQUIRE_ENCODER(dir);
+  TextSet set = shop_questions();
+  TextSplit split = stratified_split(set.labels, 0.25, 0.0, 1);
+  TrainSpec c = minilm_spec("setfit");
+  EXPECT_EQ(c.finetune, "setfit");
+  EXPECT_EQ(c.head_epochs, 30);
+  c.shots = 3;
+  c.train.epochs = 4;
+  c.train.lr = 1e-4;  // large, so four steps move the encoder measurably
+  c.train.batch_size = 4;
+  TextTrainOutput out = text_train(set, split, c);
+  EXPECT_EQ(out.model.metrics.at("training_texts"), 9);  // 3 shots of 3 intents
+  const nlohmann::json& first = out.model.metrics.at("first_stage");
+  EXPECT_EQ(first.at("stage"), "contrastive");
+  EXPECT_EQ(first.at("epochs_run"), 4);
+  // Validation of the contrastive stage: the nearest training centroid, a share of the texts.
+  const double centroid = first.at("validation").at("accuracy").get<double>();
+  EXPECT_GE(centroid, 0.5);
+  EXPECT_LE(centroid, 1.0);
+  EXPECT_FALSE(out.model.meta.contains("stage"));
+  EXPECT_GE(out.result.best_metrics.at("accuracy"), 0.99);
+  auto start = pretrained_parameters();
+  EXPECT_GT(relative_change(out.model, start, "encoder.layer5."), 0.0);
+
+  // The pairs pull same-label questions together: the margin grows over the pretrained one.
+  const std::string path = dir_ + "/setfit.dcm";
+  model_file_write(out.model, path);
+  const double tuned = label_margin(SentenceEncoder::load(path), set);
+  const double pretrained = label_margin(SentenceEncoder::load("minilm"), set);
+  EXPECT_GT(tuned, pretrained + 0.02) << tuned << " vs " << pretrained;
+}
+
+TEST_F(MiniLmTrain, LinearProbeFirstStartsFullFineTuningFromATrainedHead) {
+  REQUIRE_ENCODER(dir);
+  TextSet set = shop_questions();
+  TextSplit split = stratified_split(set.labels, 0.25, 0.0, 1);
+  TrainSpec c = minilm_spec("full");
+  c.head_epochs = 5;
+  c.head_lr = 0.03;  // five steps of 9 texts: a fast head
+  c.train.lr = 5e-5;
+  c.train.epochs = 1;
+  c.train.metrics_log = dir_ + "/log.jsonl";
+  TextTrainOutput out = text_train(set, split, c);
+  const nlohmann::json& first = out.model.metrics.at("first_stage");
+  EXPECT_EQ(first.at("stage"), "head");
+  EXPECT_EQ(first.at("epochs_run"), 5);
+  EXPECT_GE(first.at("validation").at("accuracy").get<double>(), 0.99);
+  EXPECT_EQ(out.result.epochs_run, 1);
+  // The second stage starts from the trained head, not from a random one.
+  EXPECT_GE(out.result.history.at(0).at("val_accuracy").get<double>(), 0.99);
+  EXPECT_GE(out.result.seconds, first.at("train_seconds").get<double>());  // both stages' wall time
+  EXPECT_EQ(lines_of(dir_ + "/log.jsonl.first-stage"), 5);
+  EXPECT_EQ(lines_of(dir_ + "/log.jsonl"), 1);
+}
+
 TEST(MiniLmSpec, SizesBelongToThePretrainedEncoder) {
   TextSet set = shop_questions();
   TextSplit split = stratified_split(set.labels, 0.25, 0.0, 1);
@@ -144,7 +222,11 @@ TEST(MiniLmSpec, SizesBelongToThePretrainedEncoder) {
   c = minilm_spec("partly");
   c.finetune = "partly";
   EXPECT_EQ(test::error_of([&] { text_train(set, split, c); }),
-            "--finetune: expected head or full, found 'partly'");
+            "--finetune: expected head, full or setfit, found 'partly'");
+  c = minilm_spec("setfit");
+  c.head_epochs = 0;
+  EXPECT_EQ(test::error_of([&] { text_train(set, split, c); }),
+            "--finetune setfit: --head-epochs must be at least 1 (the head learns there)");
 }
 
 }  // namespace

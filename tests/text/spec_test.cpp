@@ -24,6 +24,8 @@ TEST(TextSpec, JsonRoundTripKeepsEveryField) {
   spec.answers = {{"refund", "Refunds take 5 days."}};
   spec.export_split = "parts";
   spec.train.seed = 7;
+  spec.shots = 10;
+  spec.head_epochs = 12;
 
   const nlohmann::json j = spec;
   const TrainSpec back = j.get<TrainSpec>();
@@ -37,6 +39,31 @@ TEST(TextSpec, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back.hparams.at("arch"), "transformer");
   EXPECT_EQ(back.answers.at("refund"), "Refunds take 5 days.");
   EXPECT_EQ(back.train.seed, 7u);
+  EXPECT_EQ(back.shots, 10);
+  EXPECT_EQ(back.head_epochs, 12);
+}
+
+// The pretrained encoder's defaults, each chosen on banking77's validation questions.
+TEST(TextSpec, MiniLmDefaultsForEachWayOfFineTuning) {
+  const TrainSpec head = default_spec("minilm");
+  EXPECT_EQ(head.finetune, "head");
+  EXPECT_DOUBLE_EQ(head.train.lr, 0.01);
+  EXPECT_EQ(head.head_epochs, 0);
+  const TrainSpec shots = default_spec("minilm", "shots");
+  EXPECT_EQ(shots.finetune, "head");
+  EXPECT_DOUBLE_EQ(shots.train.lr, 0.03);
+  const TrainSpec full = default_spec("minilm", "full");
+  EXPECT_EQ(full.finetune, "full");
+  EXPECT_EQ(full.head_epochs, 30);
+  EXPECT_DOUBLE_EQ(full.head_lr, 0.01);
+  EXPECT_DOUBLE_EQ(full.train.lr, 1e-4);
+  EXPECT_EQ(full.train.epochs, 3);
+  EXPECT_DOUBLE_EQ(full.layer_decay, 0.9);
+  const TrainSpec setfit = default_spec("minilm", "setfit");
+  EXPECT_EQ(setfit.finetune, "setfit");
+  EXPECT_EQ(setfit.train.batch_size, 16);
+  EXPECT_DOUBLE_EQ(setfit.head_lr, 0.03);
+  EXPECT_EQ(setfit.head_epochs, 30);
 }
 
 TEST(TextSpec, DefaultsAndBadTaskNames) {

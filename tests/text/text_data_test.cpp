@@ -269,6 +269,28 @@ TEST(StratifiedSplitTest, DeterministicForASeed) {
   EXPECT_EQ(p.train, (Ids{0, 1, 5, 6}));
 }
 
+TEST(DrawShotsTest, KeepsAtMostShotsOfEachLabelFromTheGivenRows) {
+  const Ids labels = interleaved_labels();
+  const TextSplit s = stratified_split(labels, 0.1, 0.2, 7);  // train: 70 of label 0, 35 of 1
+  const Ids few = draw_shots(labels, s.train, 10, 42);
+  EXPECT_EQ(count_label(few, labels, 0), 10);
+  EXPECT_EQ(count_label(few, labels, 1), 10);
+  EXPECT_TRUE(std::is_sorted(few.begin(), few.end()));
+  for (int64_t row : few)
+    EXPECT_TRUE(std::binary_search(s.train.begin(), s.train.end(), row)) << row;
+  EXPECT_EQ(draw_shots(labels, s.train, 10, 42), few);
+  EXPECT_NE(draw_shots(labels, s.train, 10, 43), few);
+  // A label with fewer texts keeps them all.
+  const Ids most = draw_shots(labels, s.train, 50, 42);
+  EXPECT_EQ(count_label(most, labels, 0), 50);
+  EXPECT_EQ(count_label(most, labels, 1), 35);
+  // Pinned, like the split: the same rows with any standard library.
+  EXPECT_EQ(draw_shots({0, 0, 0, 0, 1, 1, 1, 1}, {0, 1, 2, 3, 4, 5, 6, 7}, 2, 42),
+            (Ids{0, 1, 4, 5}));
+  EXPECT_EQ(error_of([&] { draw_shots(labels, s.train, 0, 42); }),
+            "--shots: expected at least 1, found 0");
+}
+
 TEST(StratifiedSplitTest, ZeroFractionsAndRounding) {
   const TextSplit all = stratified_split({0, 1, 0, 1}, 0.0, 0.0, 1);
   EXPECT_EQ(all.train, (Ids{0, 1, 2, 3}));

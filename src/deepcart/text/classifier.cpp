@@ -119,8 +119,23 @@ class TextTrainTask : public TrainTask {
     features_ = by_length(lists, 64, [&](const at::Tensor& ids) { return model_->features(ids); });
     model_->train();
   }
+  // Back to training through the encoder.
+  void drop_features() {
+    features_ = at::Tensor();
+    feature_of_row_.clear();
+  }
 
-  at::Tensor loss(const at::Tensor& indices, std::mt19937_64&) override {
+  // SetFit's contrastive stage: each training text of a batch brings a partner of its label, and
+  // every pair of the batch pulls its sentence embeddings to cosine 1 (same label) or 0 (other
+  // labels); validation classifies by the nearest centroid of the training texts' embeddings.
+  void set_contrastive(bool on) {
+    contrastive_ = on;
+    rows_of_label_.assign(static_cast<size_t>(model_->options().classes), {});
+    for (int64_t row : train_rows_) rows_of_label_[labels_[row]].push_back(row);
+  }
+
+  at::Tensor loss(const at::Tensor& indices, std::mt19937_64& rng) override {
+    if (contrastive_) return contrastive_loss(indices, rng);
     auto idx = indices.accessor<int64_t, 1>();
     if (features_.defined()) {
       std::vector<int64_t> at, y;
@@ -148,6 +163,7 @@ class TextTrainTask : public TrainTask {
   }
 
   std::map<std::string, double> validate() override {
+    if (contrastive_) return {{"accuracy", centroid_accuracy()}};
     at::Tensor probs = probabilities(valid_rows_);
     std::vector<int64_t> truth;
     for (int64_t row : valid_rows_) truth.push_back(labels_[row]);
@@ -198,6 +214,58 @@ class TextTrainTask : public TrainTask {
   const std::vector<int64_t>& labels() const { return labels_; }
 
  private:
+  at::Tensor contrastive_loss(const at::Tensor& indices, std::mt19937_64& rng) {
+    auto idx = indices.accessor<int64_t, 1>();
+    std::vector<std::vector<int64_t>> batch;
+    std::vector<int64_t> y;
+    for (int64_t i = 0; i < indices.size(0); ++i) {
+      const int64_t row = train_rows_[idx[i]];
+      batch.push_back(ids_[row]);
+      y.push_back(labels_[row]);
+      const auto& same = rows_of_label_[labels_[row]];
+      if (same.size() < 2) continue;  // a label with one text has no partner for it
+      // Uniform over the label's other texts: draw among all but the last, and take the last
+      // in place of the text itself.
+      size_t k = std::uniform_int_distribution<size_t>(0, same.size() - 2)(rng);
+      if (same[k] == row) k = same.size() - 1;
+      batch.push_back(ids_[same[k]]);
+      y.push_back(labels_[row]);
+    }
+    at::Tensor e = model_->features(on_device(pad_batch(batch)));  // (n, D), unit length
+    at::Tensor cosine = e.mm(e.t());
+    at::Tensor label = on_device(torch::tensor(y, torch::kLong));
+    at::Tensor same = label.unsqueeze(0) == label.unsqueeze(1);
+    at::Tensor pair = torch::ones_like(same).triu(1);  // each unordered pair once
+    // Both kinds of pair weigh the same, however few the same-label ones.
+    at::Tensor loss = (cosine * 0).sum();
+    at::Tensor positive = same & pair, negative = ~same & pair;
+    if (positive.any().item<bool>())
+      loss = loss + (cosine.masked_select(positive) - 1).square().mean();
+    if (negative.any().item<bool>()) loss = loss + cosine.masked_select(negative).square().mean();
+    return loss;
+  }
+
+  // Validation texts labelled by the closest centroid of the training texts' embeddings.
+  double centroid_accuracy() {
+    auto embed = [&](const std::vector<int64_t>& rows) {
+      std::vector<std::vector<int64_t>> lists;
+      for (int64_t r : rows) lists.push_back(ids_[r]);
+      return by_length(lists, 64, [&](const at::Tensor& ids) { return model_->features(ids); });
+    };
+    auto label_tensor = [&](const std::vector<int64_t>& rows) {
+      std::vector<int64_t> y;
+      for (int64_t r : rows) y.push_back(labels_[r]);
+      return on_device(torch::tensor(y, torch::kLong));
+    };
+    at::Tensor train = embed(train_rows_);
+    at::Tensor centroids = torch::zeros({model_->options().classes, train.size(1)}, train.options())
+                               .index_add(0, label_tensor(train_rows_), train);
+    centroids = torch::nn::functional::normalize(
+        centroids, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-12));
+    at::Tensor predicted = embed(valid_rows_).mm(centroids.t()).argmax(1);
+    return (predicted == label_tensor(valid_rows_)).to(torch::kDouble).mean().item<double>();
+  }
+
   // f over the id lists in batches of `size` texts of similar length, rows back in input order.
   template <typename F>
   at::Tensor by_length(const std::vector<std::vector<int64_t>>& lists, size_t size, F f) {
@@ -221,6 +289,8 @@ class TextTrainTask : public TrainTask {
     return out;
   }
 
+  bool contrastive_ = false;
+  std::vector<std::vector<int64_t>> rows_of_label_;  // contrastive: training rows of each label
   std::vector<ParameterGroup> groups_;
   at::Tensor features_;                  // frozen encoder: (train + valid rows, features)
   std::vector<int64_t> feature_of_row_;  // row of ids_ -> row of features_ (-1: none)
@@ -263,27 +333,24 @@ float tune_out_of_scope(const at::Tensor& in_scope_top, const at::Tensor& nonsen
 
 namespace {
 
-// A pretrained encoder's optimiser groups: the head at head_scale; in full fine-tuning also
-// layer k of L at layer_decay^(L - k) and the embeddings at layer_decay^(L + 1). In head
-// fine-tuning everything but the head is frozen.
-std::vector<ParameterGroup> pretrained_groups(TextNetImpl& net, const TrainSpec& config) {
+// A pretrained encoder's optimiser groups. "head": the head alone. "encoder": layer k of L at
+// layer_decay^(L - k) and the embeddings at layer_decay^(L + 1). "full": both, the head at
+// head_scale.
+std::vector<ParameterGroup> pretrained_groups(TextNetImpl& net, const std::string& what,
+                                              double layer_decay, double head_scale) {
   const int64_t layers = net.options().layers;
-  const double head_scale = config.head_lr > 0 ? config.head_lr / config.train.lr : 1.0;
   std::vector<ParameterGroup> groups(static_cast<size_t>(layers) + 2);
   groups[0].lr_scale = head_scale;
   for (int64_t k = 0; k < layers; ++k)
-    groups[1 + k].lr_scale = std::pow(config.layer_decay, static_cast<double>(layers - k));
-  groups.back().lr_scale = std::pow(config.layer_decay, static_cast<double>(layers + 1));
+    groups[1 + k].lr_scale = std::pow(layer_decay, static_cast<double>(layers - k));
+  groups.back().lr_scale = std::pow(layer_decay, static_cast<double>(layers + 1));
   for (auto& p : net.named_parameters(true)) {
     const std::string& name = p.key();
     if (name.rfind("head.", 0) == 0) {
-      groups[0].params.push_back(p.value());
+      if (what != "encoder") groups[0].params.push_back(p.value());
       continue;
     }
-    if (config.finetune == "head") {
-      p.value().set_requires_grad(false);
-      continue;
-    }
+    if (what == "head") continue;
     size_t g = groups.size() - 1;
     if (name.rfind("encoder.layer", 0) == 0)
       g = 1 + std::stoul(name.substr(13, name.find('.', 13) - 13));
@@ -294,6 +361,93 @@ std::vector<ParameterGroup> pretrained_groups(TextNetImpl& net, const TrainSpec&
     if (!g.params.empty()) used.push_back(std::move(g));
   }
   return used;
+}
+
+// A stage where the head alone learns on cached embeddings: head_epochs at head_lr.
+TrainOptions head_stage_options(const TrainSpec& config) {
+  TrainOptions o = config.train;
+  o.epochs = config.head_epochs;
+  o.lr = config.head_lr > 0 ? config.head_lr : config.train.lr;
+  o.batch_size = 32;
+  o.warmup_steps = 0;
+  o.patience = 5;
+  return o;
+}
+
+// Fine-tuning a pretrained encoder, in one or two stages through the Trainer:
+//   head:   the head on cached embeddings (the encoder frozen);
+//   full:   [the head on cached embeddings, head_epochs > 0], then every layer (the head at
+//           head_lr when it starts at random, else at lr like the top layer);
+//   setfit: the encoder on contrastive pairs, then the head on cached embeddings.
+// Checkpoints name their stage (meta "stage"), so --resume from a second-stage checkpoint skips
+// the first stage and one from the first stage finishes it and then runs the second.
+TrainResult fit_pretrained(TextTrainTask& task, TextNetImpl& net, const TrainSpec& config,
+                           ModelFile& file) {
+  const double head_scale = config.head_lr > 0 ? config.head_lr / config.train.lr : 1.0;
+  auto say = [&](const std::string& line) {
+    if (!config.train.quiet) std::fprintf(stderr, "%s\n", line.c_str());
+  };
+  if (config.finetune == "head") {
+    for (auto& p : net.named_parameters(true)) {
+      if (p.key().rfind("head.", 0) != 0) p.value().set_requires_grad(false);
+    }
+    task.set_parameter_groups(pretrained_groups(net, "head", 1.0, 1.0));
+    say("encoding the training and validation texts once (frozen encoder)");
+    task.cache_features();
+    return Trainer(config.train).fit(task, file);
+  }
+  const bool setfit = config.finetune == "setfit";
+  if (!setfit && config.finetune != "full") {
+    throw Error("--finetune: expected head, full or setfit, found '" + config.finetune + "'");
+  }
+  if (setfit && config.head_epochs < 1)
+    throw Error("--finetune setfit: --head-epochs must be at least 1 (the head learns there)");
+  const std::string first = setfit ? "contrastive" : (config.head_epochs > 0 ? "head" : "");
+  std::string resumed;
+  if (!config.train.resume.empty())
+    resumed = model_file_read(config.train.resume, "text").meta.value("stage", "");
+  TrainResult first_result;
+  TrainOptions second = setfit ? head_stage_options(config) : config.train;
+  if (!first.empty() && resumed != "second") {
+    TrainOptions o = setfit ? config.train : head_stage_options(config);
+    if (!o.metrics_log.empty()) o.metrics_log += ".first-stage";
+    second.resume.clear();  // the checkpoint belonged to the first stage
+    file.meta["stage"] = "first";
+    if (setfit) {
+      say("stage 1 of 2: the encoder learns from contrastive pairs of texts");
+      task.set_contrastive(true);
+      task.set_parameter_groups(pretrained_groups(net, "encoder", config.layer_decay, 1.0));
+    } else {
+      say("stage 1 of 2: the head alone, on embeddings computed once");
+      task.set_parameter_groups(pretrained_groups(net, "head", 1.0, 1.0));
+      task.cache_features();
+    }
+    first_result = Trainer(o).fit(task, file);
+    task.set_contrastive(false);
+    task.drop_features();
+    say("stage 2 of 2: " +
+        std::string(setfit ? "the head, on the tuned encoder's embeddings" : "every layer"));
+  } else if (!first.empty()) {
+    // The second stage's checkpoint holds the first stage's work; the cache below needs it now.
+    model_file_read(config.train.resume, "text").load_module("model/", net);
+  }
+  file.meta["stage"] = "second";
+  if (setfit) {
+    task.set_parameter_groups(pretrained_groups(net, "head", 1.0, 1.0));
+    task.cache_features();
+  } else {
+    // A head trained first goes on at the encoder's rate; a random one needs its own, faster.
+    task.set_parameter_groups(
+        pretrained_groups(net, "full", config.layer_decay, first.empty() ? head_scale : 1.0));
+  }
+  TrainResult result = Trainer(second).fit(task, file);
+  file.meta.erase("stage");
+  if (!first.empty() && first_result.epochs_run > 0) {
+    result.seconds += first_result.seconds;  // the run's wall time: both stages
+    file.metrics["first_stage"] = first_result.to_json();
+    file.metrics["first_stage"]["stage"] = first;
+  }
+  return result;
 }
 
 }  // namespace
@@ -307,8 +461,9 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpe
   TextOptions options;
   std::map<std::string, at::Tensor> weights;
   if (pretrained) {
-    if (config.finetune != "head" && config.finetune != "full")
-      throw Error("--finetune: expected head or full, found '" + config.finetune + "'");
+    if (config.finetune != "head" && config.finetune != "full" && config.finetune != "setfit") {
+      throw Error("--finetune: expected head, full or setfit, found '" + config.finetune + "'");
+    }
     for (const auto& [key, value] : config.hparams.items()) {
       if (key != "arch" && key != "encoder" && key != "dropout")
         throw Error("--" + key + " does not apply to minilm: the pretrained encoder has its own");
@@ -343,6 +498,9 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpe
                   ")");
     }
   }
+  const std::vector<int64_t> train_rows =
+      config.shots > 0 ? draw_shots(data.labels, split.train, config.shots, config.train.seed)
+                       : split.train;
   std::vector<std::vector<int64_t>> ids;
   ids.reserve(data.texts.size());
   for (const auto& t : data.texts) ids.push_back(tokenizer.ids(t));
@@ -351,10 +509,9 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpe
   if (pretrained) load_encoder_weights(*model, weights);
   weights.clear();
   if (config.warmup_fraction > 0) {
-    const int64_t steps =
-        config.train.epochs *
-        ((static_cast<int64_t>(split.train.size()) + config.train.batch_size - 1) /
-         config.train.batch_size);
+    const int64_t steps = config.train.epochs *
+                          ((static_cast<int64_t>(train_rows.size()) + config.train.batch_size - 1) /
+                           config.train.batch_size);
     config.train.warmup_steps =
         static_cast<int64_t>(std::ceil(config.warmup_fraction * static_cast<double>(steps)));
   }
@@ -372,17 +529,10 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpe
                             {"seed", config.train.seed}});
   file.blobs["tokenizer"] = tokenizer.serialize();
   if (config.train.monitor.empty()) config.train.monitor = "accuracy";
-  TextTrainTask task(model, std::move(ids), data.labels, split.train, split.valid, config.task,
+  TextTrainTask task(model, std::move(ids), data.labels, train_rows, split.valid, config.task,
                      values, config.label_smoothing);
-  if (pretrained) {
-    task.set_parameter_groups(pretrained_groups(*model, config));
-    if (config.finetune == "head") {
-      if (!config.train.quiet)
-        std::fprintf(stderr, "encoding the training and validation texts once (frozen encoder)\n");
-      task.cache_features();
-    }
-  }
-  out.result = Trainer(config.train).fit(task, file);
+  out.result = pretrained ? fit_pretrained(task, *model, config, file)
+                          : Trainer(config.train).fit(task, file);
   if (config.task == TextTask::kIntent) {
     // The threshold is tuned on validation questions and generated nonsense, never on test.
     at::Tensor in_scope = std::get<0>(task.probabilities(task.valid_rows()).max(1));
@@ -395,7 +545,10 @@ TextTrainOutput text_train(const TextSet& data, const TextSplit& split, TrainSpe
     file.meta["threshold"] = tune_out_of_scope(in_scope, junk);
   }
   file.add_module("model/", *model);
+  const nlohmann::json first_stage = file.metrics.value("first_stage", nlohmann::json());
   file.metrics = out.result.to_json();
+  if (!first_stage.is_null()) file.metrics["first_stage"] = first_stage;
+  if (config.shots > 0) file.metrics["training_texts"] = train_rows.size();
   return out;
 }
 

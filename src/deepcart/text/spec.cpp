@@ -36,18 +36,28 @@ TrainSpec default_spec(const std::string& arch, const std::string& finetune) {
   if (arch == "minilm") {
     s.hparams = {{"arch", "minilm"}, {"encoder", "minilm"}};
     s.train.batch_size = 32;
-    if (finetune == "full") {  // every layer, the lower ones slower
+    if (finetune == "full") {  // the head alone first, then every layer, the lower ones slower
       s.finetune = "full";
+      s.head_epochs = 30;
+      s.head_lr = 0.01;
       s.layer_decay = 0.9;
-      s.head_lr = 0.003;
       s.warmup_fraction = 0.1;
       s.train.epochs = 3;
-      s.train.lr = 5e-5;
+      s.train.lr = 1e-4;
       s.train.patience = 2;
+    } else if (finetune == "setfit") {  // contrastive pairs, then a head on the embeddings
+      s.finetune = "setfit";
+      s.warmup_fraction = 0.1;
+      s.head_lr = 0.03;
+      s.head_epochs = 30;
+      s.train.epochs = 10;
+      s.train.lr = 2e-5;
+      s.train.batch_size = 16;
+      s.train.patience = 3;
     } else {  // only the head learns, on embeddings computed once: cheap epochs
       s.finetune = "head";
       s.train.epochs = 30;
-      s.train.lr = 0.003;
+      s.train.lr = finetune == "shots" ? 0.03 : 0.01;  // few texts: fewer steps, a faster rate
       s.train.patience = 5;
     }
   }
@@ -84,8 +94,10 @@ std::vector<Setting> spec_settings() {
        "/hparams/arch",
        K::kText,
        "bow | gru | lstm | transformer | minilm (pretrained all-MiniLM-L6-v2; its defaults: "
-       "--finetune head: 30 epochs, --lr 0.003, --batch-size 32; --finetune full: 3 epochs, "
-       "--lr 5e-5, --head-lr 0.003, --layer-decay 0.9, --warmup 0.1)",
+       "--finetune head: 30 epochs, --lr 0.01 (0.03 with --shots), --batch-size 32; "
+       "--finetune full: --head-epochs 30 at --head-lr 0.01, then 3 epochs at --lr 1e-4, "
+       "--layer-decay 0.9, --warmup 0.1; --finetune setfit: 10 epochs, --lr 2e-5, "
+       "--batch-size 16, --warmup 0.1, then --head-epochs 30 at --head-lr 0.03)",
        {"bow", "gru", "lstm", "transformer", "minilm"}},
       {"encoder", "/hparams/encoder", K::kText,
        "minilm: the pretrained encoder: minilm (installed by setup) or a sentence-transformers "
@@ -93,12 +105,20 @@ std::vector<Setting> spec_settings() {
       {"finetune",
        "/finetune",
        K::kText,
-       "minilm: head (frozen encoder, a linear head on its embeddings: fast) | full (every layer)",
-       {"head", "full"}},
+       "minilm: head (frozen encoder, a linear head on its embeddings: fast) | full (the head "
+       "alone, then every layer: most accurate, minutes) | setfit (contrastive pairs of texts, "
+       "then a head)",
+       {"head", "full", "setfit"}},
+      {"shots", "/shots", K::kInt,
+       "train on at most this many texts of each label, drawn with --seed (0 = all)"},
+      {"head-epochs", "/head_epochs", K::kInt,
+       "minilm: epochs of the head alone on frozen embeddings, before full fine-tuning (0 = "
+       "none) or after setfit's contrastive epochs (there: 30)"},
       {"layer-decay", "/layer_decay", K::kNumber,
        "minilm full: each layer learns at this factor of the rate of the layer above (there: 0.9)"},
       {"head-lr", "/head_lr", K::kNumber,
-       "minilm full: the head's peak learning rate (there: 0.003; 0 = --lr)"},
+       "minilm: the head's peak learning rate in --head-epochs (full: 0.01, setfit: 0.03) and "
+       "in full fine-tuning from a random head (--head-epochs 0); 0 = --lr"},
       {"warmup", "/warmup_fraction", K::kNumber,
        "share of all training steps spent warming up, over --warmup-steps when > 0 (minilm full: "
        "0.1)"},
@@ -162,6 +182,8 @@ void to_json(nlohmann::json& j, const TrainSpec& s) {
        {"layer_decay", s.layer_decay},
        {"head_lr", s.head_lr},
        {"warmup_fraction", s.warmup_fraction},
+       {"head_epochs", s.head_epochs},
+       {"shots", s.shots},
        {"train", s.train}};
 }
 
@@ -188,6 +210,8 @@ void from_json(const nlohmann::json& j, TrainSpec& s) {
   s.layer_decay = j.value("layer_decay", def.layer_decay);
   s.head_lr = j.value("head_lr", def.head_lr);
   s.warmup_fraction = j.value("warmup_fraction", def.warmup_fraction);
+  s.head_epochs = j.value("head_epochs", def.head_epochs);
+  s.shots = j.value("shots", def.shots);
   s.train = j.value("train", def.train);
 }
 

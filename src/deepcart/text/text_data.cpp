@@ -464,6 +464,23 @@ TextSplit stratified_split(const std::vector<int64_t>& labels, double valid_frac
   return split;
 }
 
+std::vector<int64_t> draw_shots(const std::vector<int64_t>& labels,
+                                const std::vector<int64_t>& rows, int64_t shots, uint64_t seed) {
+  if (shots < 1) throw Error("--shots: expected at least 1, found " + std::to_string(shots));
+  std::map<int64_t, std::vector<int64_t>> rows_by_label;
+  for (int64_t row : rows) rows_by_label[labels.at(static_cast<size_t>(row))].push_back(row);
+  std::mt19937_64 rng(seed);
+  std::vector<int64_t> kept;
+  for (auto& [label, group] : rows_by_label) {
+    for (size_t i = group.size() - 1; i > 0; --i)
+      std::swap(group[i], group[draw_below(rng, i + 1)]);
+    const size_t n = std::min(group.size(), static_cast<size_t>(shots));
+    kept.insert(kept.end(), group.begin(), group.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  std::sort(kept.begin(), kept.end());
+  return kept;
+}
+
 void write_fasttext(const std::string& path, const std::vector<std::vector<std::string>>& tokens,
                     const std::vector<int64_t>& labels,
                     const std::vector<std::string>& label_names) {

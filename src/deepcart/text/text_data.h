@@ -84,6 +84,12 @@ struct TextSplit {
 TextSplit stratified_split(const std::vector<int64_t>& labels, double valid_fraction,
                            double test_fraction, uint64_t seed);
 
+// Few-shot training: at most `shots` of `rows` for each label, drawn like stratified_split (one
+// std::mt19937_64(seed), labels in ascending order, unbiased Fisher-Yates), sorted ascending.
+// Throws Error for shots < 1.
+std::vector<int64_t> draw_shots(const std::vector<int64_t>& labels,
+                                const std::vector<int64_t>& rows, int64_t shots, uint64_t seed);
+
 // Writes rows in fastText's supervised format "__label__NAME token token ...\n", so Debian's
 // fasttext can be compared on identical splits. Whitespace inside a label name or a token becomes
 // '_' (leading and trailing whitespace of a token is dropped first, which turns SentencePiece's
