@@ -47,7 +47,9 @@ run() {  # key, name, deepcart flags...
     mf1=$(field "$dir/train.json" "['metrics']['test']['macro_f1']")
     ips=$(field "$dir/train.json" "['metrics']['test']['texts_per_second']")
     secs=$(cat "$dir/seconds")
-    if [ "$model" = "$(echo $MODELS | cut -d' ' -f1)" ]; then
+    if [ "$model" = "$(echo $MODELS | cut -d' ' -f1)" ] && ! command -v fasttext > /dev/null; then
+      echo "| $name | fastText: not installed (scripts/setup.sh --bench) | | | | |"
+    elif [ "$model" = "$(echo $MODELS | cut -d' ' -f1)" ]; then
       fasttext supervised -input "$dir/split/train_valid.txt" -output "$dir/ft" "${FASTTEXT_FLAGS[@]}" -verbose 0
       local ft
       ft=$(fasttext test "$dir/ft.bin" "$dir/split/test.txt" | awk '/^P@1/ {print $2}')
