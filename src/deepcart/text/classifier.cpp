@@ -152,11 +152,7 @@ class TextTrainTask : public TrainTask {
     }
     std::vector<std::vector<int64_t>> batch;
     std::vector<int64_t> y;
-    for (int64_t i = 0; i < indices.size(0); ++i) {
-      const int64_t row = train_rows_[idx[i]];
-      batch.push_back(ids_[row]);
-      y.push_back(labels_[row]);
-    }
+    for (int64_t i = 0; i < indices.size(0); ++i) add_row(train_rows_[idx[i]], batch, y);
     return torch::nn::functional::cross_entropy(
         model_->forward(on_device(pad_batch(batch))), on_device(torch::tensor(y, torch::kLong)),
         torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(smoothing_));
@@ -214,22 +210,25 @@ class TextTrainTask : public TrainTask {
   const std::vector<int64_t>& labels() const { return labels_; }
 
  private:
+  void add_row(int64_t row, std::vector<std::vector<int64_t>>& batch, std::vector<int64_t>& y) {
+    batch.push_back(ids_[row]);
+    y.push_back(labels_[row]);
+  }
+
   at::Tensor contrastive_loss(const at::Tensor& indices, std::mt19937_64& rng) {
     auto idx = indices.accessor<int64_t, 1>();
     std::vector<std::vector<int64_t>> batch;
     std::vector<int64_t> y;
     for (int64_t i = 0; i < indices.size(0); ++i) {
       const int64_t row = train_rows_[idx[i]];
-      batch.push_back(ids_[row]);
-      y.push_back(labels_[row]);
+      add_row(row, batch, y);
       const auto& same = rows_of_label_[labels_[row]];
       if (same.size() < 2) continue;  // a label with one text has no partner for it
       // Uniform over the label's other texts: draw among all but the last, and take the last
       // in place of the text itself.
       size_t k = std::uniform_int_distribution<size_t>(0, same.size() - 2)(rng);
       if (same[k] == row) k = same.size() - 1;
-      batch.push_back(ids_[same[k]]);
-      y.push_back(labels_[row]);
+      add_row(same[k], batch, y);
     }
     at::Tensor e = model_->features(on_device(pad_batch(batch)));  // (n, D), unit length
     at::Tensor cosine = e.mm(e.t());
